@@ -1,0 +1,60 @@
+"""Session fixtures that start real servers once per test session and tear them down at the end.
+
+- ``postgres``: a PostgreSQL cluster from Debian's binaries on a free port of 127.0.0.1.
+- ``airflow``: a real Airflow 3 (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1 whose
+  dags folder holds the provider's loader file and whose spec store is a PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "dev"))
+
+from local_airflow import AirflowServer, PostgresServer, find_postgres_bin  # noqa: E402
+
+AIRFLOW_3 = False
+try:
+    from airflow import __version__ as _airflow_version
+
+    AIRFLOW_3 = int(_airflow_version.split(".")[0]) >= 3
+except ImportError:  # pragma: no cover
+    pass
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    if find_postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing; .ci/run must install Debian's postgresql")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    server = PostgresServer()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
+    if not AIRFLOW_3:
+        pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
+    store_uri = postgres.new_database("airflow_schedule_specs")
+    server = AirflowServer(store_uri=store_uri)
+    loader = REPO_ROOT / "example_dags" / "schedules.py"
+    if loader.exists():
+        shutil.copy(loader, server.dags_folder / "schedules.py")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
