@@ -136,23 +136,42 @@ class AirflowServer:
 
     components = ("api-server", "scheduler", "dag-processor", "triggerer")
 
-    def __init__(self, *, store_uri: str | None = None, extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.home = Path(tempfile.mkdtemp(prefix="aps-airflow-"))
-        self.dags_folder = self.home / "dags"
-        self.dags_folder.mkdir()
+    def __init__(
+        self,
+        *,
+        store_uri: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        home: Path | None = None,
+        dags_folder: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        """Prepare (not start) a deployment.
+
+        :param store_uri: the spec store the loader reads (default: SQLite file in ``home``).
+        :param extra_env: extra environment for every component and CLI call.
+        :param home: AIRFLOW_HOME to use and keep (default: a new temporary directory, removed by destroy).
+        :param dags_folder: dags folder (default: ``home/dags``).
+        :param port: API server port (default: a free one).
+        """
+        self.port = port or free_port()
+        self.home = home or Path(tempfile.mkdtemp(prefix="aps-airflow-"))
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.dags_folder = dags_folder or self.home / "dags"
+        self.dags_folder.mkdir(exist_ok=True)
         self.logs = self.home / "component-logs"
-        self.logs.mkdir()
+        self.logs.mkdir(exist_ok=True)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.username = "admin"
-        self.password = secrets.token_urlsafe(12)
+        passwords = self.home / "simple_auth_manager_passwords.json.generated"
+        try:
+            self.password = json.loads(passwords.read_text())[self.username]
+        except (OSError, ValueError, KeyError):
+            self.password = secrets.token_urlsafe(12)
+            passwords.write_text(json.dumps({self.username: self.password}))
         self.store_uri = store_uri or f"sqlite:///{self.home / 'schedule_specs.db'}"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
         self._session = requests.Session()
-        (self.home / "simple_auth_manager_passwords.json.generated").write_text(
-            json.dumps({self.username: self.password})
-        )
         conn = {
             "conn_type": "scheduler",
             "host": self.base_url,

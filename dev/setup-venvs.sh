@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Create (or refresh) the virtualenvs the tests and the demo use:
+#   .venvs/af33  -> Airflow 3.3.2 (primary; demo, full test suite)
+#   .venvs/af211 -> Airflow 2.11.x (unit tests, provider discovery, DAG parsing)
+# Each gets this provider installed in editable mode with its test and lint extras.
+# Usage: dev/setup-venvs.sh [af33] [af211]   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+AIRFLOW_33="3.3.2"
+AIRFLOW_211="2.11.2"
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python >= 3.11 needed, found %s" % sys.version' 
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(af33 af211)
+
+for name in "${want[@]}"; do
+  case "$name" in
+    af33) airflow_version="$AIRFLOW_33" ;;
+    af211) airflow_version="$AIRFLOW_211" ;;
+    *) echo "unknown venv $name (af33 or af211)" >&2; exit 2 ;;
+  esac
+  venv=".venvs/$name"
+  stamp="$venv/.installed-$airflow_version-$(sha1sum pyproject.toml | cut -c1-12)"
+  if [ -f "$stamp" ]; then
+    continue
+  fi
+  echo ">>> preparing $venv (apache-airflow==$airflow_version)" >&2
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  "$venv/bin/python" -m pip install --quiet "apache-airflow==$airflow_version" -e ".[test,lint]" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  "$venv/bin/python" -c "import airflow, airflow_provider_scheduler; assert airflow.__version__ == '$airflow_version', airflow.__version__"
+  rm -f "$venv"/.installed-*
+  touch "$stamp"
+done

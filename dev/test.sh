@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run the whole test suite: lint (ruff, mypy), then pytest on Airflow 3.3 (unit + integration with a
+# real Airflow and PostgreSQL started by the tests) and on Airflow 2.11 (unit tests, provider
+# discovery, DAG parsing, and the 2.11 integration tests).
+#
+#   dev/test.sh            everything
+#   dev/test.sh --unit     unit tests only (seconds), both Airflow versions
+#   dev/test.sh -- ARGS    extra arguments passed to pytest (e.g. -- -k hook)
+#
+# Integration tests need Debian's postgresql (and chromium + chromium-driver for the browser test);
+# .ci/run installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unit_only=0
+pytest_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --unit) unit_only=1 ;;
+    --) shift; pytest_args=("$@"); break ;;
+    *) echo "usage: dev/test.sh [--unit] [-- PYTEST_ARGS...]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+dev/setup-venvs.sh af33 af211
+
+echo ">>> lint: ruff check, ruff format --check, mypy" >&2
+.venvs/af33/bin/ruff check .
+.venvs/af33/bin/ruff format --check .
+.venvs/af33/bin/mypy airflow_provider_scheduler
+
+marker=()
+[ "$unit_only" = 1 ] && marker=(-m "not integration")
+
+status=0
+echo ">>> pytest on Airflow 3.3" >&2
+.venvs/af33/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
+echo ">>> pytest on Airflow 2.11" >&2
+.venvs/af211/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
+# pytest exits 5 when it collected no test: that is a failure here, like any other non-zero exit.
+exit "$status"
