@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from local_airflow import REPO_ROOT, VENV_BIN, AirflowServer, free_port  # noqa: E402
+from local_airflow import REPO_ROOT, VENV_BIN, AirflowServer, free_port
 
 
 def _port_free(port: int) -> bool:

@@ -95,7 +95,9 @@ class PostgresServer:
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        result = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.log), "-w", "start")
+        result = self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.log), "-w", "start"
+        )
         if result.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {result.stderr or result.stdout}\n{_tail(self.log)}")
 
@@ -120,7 +122,9 @@ class PostgresServer:
         """Create database ``name`` (dropping an old one) and return its SQLAlchemy URL."""
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.uri_for(name)
@@ -216,10 +220,16 @@ class AirflowServer:
     # lifecycle -------------------------------------------------------------------------------
     def start(self, timeout: float = 180) -> None:
         migrate = subprocess.run(
-            [str(VENV_BIN / "airflow"), "db", "migrate"], env=self.env, capture_output=True, text=True, check=False
+            [str(VENV_BIN / "airflow"), "db", "migrate"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if migrate.returncode != 0:
-            raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+            raise RuntimeError(
+                f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
+            )
         for name in self.components:
             args = [str(VENV_BIN / "airflow"), name]
             if name == "api-server":
@@ -228,7 +238,12 @@ class AirflowServer:
                 args += ["--skip-serve-logs"]
             log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self._procs[name] = subprocess.Popen(
-                args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.home
+                args,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.home,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -245,10 +260,14 @@ class AirflowServer:
     def _check_alive(self) -> None:
         for name, proc in self._procs.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{_tail(self.logs / f'{name}.log')}")
+                raise RuntimeError(
+                    f"airflow {name} exited with {proc.returncode}:\n{_tail(self.logs / f'{name}.log')}"
+                )
 
     def log_tails(self, lines: int = 40) -> str:
-        return "\n".join(f"--- {name} ---\n{_tail(self.logs / f'{name}.log', lines)}" for name in self.components)
+        return "\n".join(
+            f"--- {name} ---\n{_tail(self.logs / f'{name}.log', lines)}" for name in self.components
+        )
 
     def stop(self) -> None:
         for proc in self._procs.values():
@@ -357,14 +376,20 @@ class AirflowServer:
         """Run ``airflow ARGS`` against this deployment."""
         return self._run([str(VENV_BIN / "airflow"), *args], check=check, timeout=timeout)
 
-    def scheduler_cli(self, *args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def scheduler_cli(
+        self, *args: str, check: bool = False, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         """Run this provider's ``airflow-scheduler ARGS`` CLI with this deployment's environment."""
         return self._run([str(VENV_BIN / "airflow-scheduler"), *args], check=check, timeout=timeout)
 
     def _run(self, cmd: list[str], *, check: bool, timeout: float) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            cmd, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def destroy(self) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "dev"))
 
 from local_airflow import AirflowServer, PostgresServer, find_postgres_bin  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 AIRFLOW_3 = False
 try:

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import airflow
 import jsonschema
 import pytest
 
-import airflow
 from airflow_provider_scheduler import __version__
 
 PACKAGE = "airflow-provider-scheduler"
