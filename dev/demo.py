@@ -8,7 +8,6 @@ Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -31,7 +30,7 @@ def _port_free(port: int) -> bool:
 
 
 def main() -> int:
-    home = REPO_ROOT / "dev" / ".demo"
+    home = Path(os.environ.get("DEMO_HOME", REPO_ROOT / "dev" / ".demo")).resolve()
     wanted = int(os.environ.get("DEMO_PORT", "8080"))
     port = wanted if _port_free(wanted) else free_port()
     store_uri = f"sqlite:///{home / 'schedule_specs.db'}"
@@ -78,8 +77,11 @@ Press Ctrl-C to stop.""",
         )
         while not stopping:
             time.sleep(0.5)
-            with contextlib.suppress(RuntimeError):
-                server._check_alive()
+            try:
+                server.check_alive()
+            except RuntimeError as err:
+                print(f"A component stopped unexpectedly: {err}", file=sys.stderr)
+                return 1
     finally:
         print("Stopping Airflow ...", flush=True)
         server.stop()

@@ -218,7 +218,9 @@ class AirflowServer:
             self.env.update(extra_env)
 
     # lifecycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 180) -> None:
+    api_prefix = "/api/v2"
+
+    def _prepare(self) -> None:
         migrate = subprocess.run(
             [str(VENV_BIN / "airflow"), "db", "migrate"],
             env=self.env,
@@ -230,12 +232,24 @@ class AirflowServer:
             raise RuntimeError(
                 f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
             )
+
+    def _component_args(self, name: str) -> list[str]:
+        args = [str(VENV_BIN / "airflow"), name]
+        if name == "api-server":
+            args += ["-H", "127.0.0.1", "-p", str(self.port)]
+        if name in ("scheduler", "triggerer"):
+            args += ["--skip-serve-logs"]
+        return args
+
+    def _healthy(self) -> bool:
+        resp = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=2)
+        return resp.ok and resp.json().get("scheduler", {}).get("status") == "healthy"
+
+    def start(self, timeout: float = 180) -> None:
+        """Migrate the metadata DB, start every component and wait until the scheduler is healthy."""
+        self._prepare()
         for name in self.components:
-            args = [str(VENV_BIN / "airflow"), name]
-            if name == "api-server":
-                args += ["-H", "127.0.0.1", "-p", str(self.port)]
-            if name in ("scheduler", "triggerer"):
-                args += ["--skip-serve-logs"]
+            args = self._component_args(name)
             log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self._procs[name] = subprocess.Popen(
                 args,
@@ -247,17 +261,17 @@ class AirflowServer:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.check_alive()
             try:
-                resp = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=2)
-                if resp.ok and resp.json().get("scheduler", {}).get("status") == "healthy":
+                if self._healthy():
                     return
-            except requests.RequestException:
+            except (requests.RequestException, ValueError):
                 pass
             time.sleep(1)
         raise RuntimeError(f"Airflow did not become healthy within {timeout}s:\n{self.log_tails()}")
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raise RuntimeError naming the component (and its log tail) if one has exited."""
         for name, proc in self._procs.items():
             if proc.poll() is not None:
                 raise RuntimeError(
@@ -322,19 +336,21 @@ class AirflowServer:
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            resp = self.api("GET", f"/api/v2/dags/{dag_id}")
+            resp = self.api("GET", f"{self.api_prefix}/dags/{dag_id}")
             if resp.status_code == 200:
                 return resp.json()
             time.sleep(1)
-        errors = self.api("GET", "/api/v2/importErrors").json()
+        errors = self.api("GET", f"{self.api_prefix}/importErrors").json()
         raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s; import errors: {errors}")
 
     def wait_for_dag_gone(self, dag_id: str, timeout: float = 120) -> None:
         """Wait until the DAG is gone or marked stale (no longer in the dags folder)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            resp = self.api("GET", f"/api/v2/dags/{dag_id}")
-            if resp.status_code == 404 or (resp.ok and resp.json().get("is_stale")):
+            resp = self.api("GET", f"{self.api_prefix}/dags/{dag_id}")
+            if resp.status_code == 404 or (
+                resp.ok and (resp.json().get("is_stale") or resp.json().get("is_active") is False)
+            ):
                 return
             time.sleep(1)
         raise AssertionError(f"DAG {dag_id} still active after {timeout}s")
@@ -347,7 +363,7 @@ class AirflowServer:
         return resp.json()
 
     def get_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        resp = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        resp = self.api("GET", f"{self.api_prefix}/dags/{dag_id}/dagRuns/{run_id}")
         resp.raise_for_status()
         return resp.json()
 
@@ -365,7 +381,7 @@ class AirflowServer:
         )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        resp = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        resp = self.api("GET", f"{self.api_prefix}/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
         resp.raise_for_status()
         return resp.json()["task_instances"]
 
@@ -395,3 +411,92 @@ class AirflowServer:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+class Airflow2Server(AirflowServer):
+    """A real Airflow 2.11 deployment: webserver (REST API v1, basic auth), scheduler and triggerer.
+
+    SQLite metadata, so the scheduler runs tasks with the SequentialExecutor (one at a time) and
+    parses the dags folder itself.
+    """
+
+    components = ("webserver", "scheduler", "triggerer")
+    api_prefix = "/api/v1"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for key in list(self.env):
+            if key.startswith(("AIRFLOW__API__", "AIRFLOW__API_AUTH__", "AIRFLOW__DAG_PROCESSOR__")):
+                del self.env[key]
+        self.env.update(
+            {
+                "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+                "AIRFLOW__API__AUTH_BACKENDS": (
+                    "airflow.providers.fab.auth_manager.api.auth.backend.basic_auth"
+                ),
+                "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
+                "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(self.port),
+                "AIRFLOW__WEBSERVER__BASE_URL": self.base_url,
+                "AIRFLOW__WEBSERVER__WORKERS": "1",
+                "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_hex(16),
+                "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+                "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "120",
+                "AIRFLOW_CONN_SCHEDULER_DEFAULT": json.dumps(
+                    {
+                        "conn_type": "scheduler",
+                        "host": self.base_url,
+                        "login": self.username,
+                        "password": self.password,
+                        "extra": {"api_version": "v1", "timeout": 30, "max_retries": 3},
+                    }
+                ),
+            }
+        )
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self._run(
+            [
+                str(VENV_BIN / "airflow"),
+                "users",
+                "create",
+                "--username",
+                self.username,
+                "--password",
+                self.password,
+                "--role",
+                "Admin",
+                "--email",
+                "admin@example.com",
+                "--firstname",
+                "Ad",
+                "--lastname",
+                "Min",
+            ],
+            check=True,
+            timeout=300,
+        )
+
+    def _component_args(self, name: str) -> list[str]:
+        args = [str(VENV_BIN / "airflow"), name]
+        if name == "webserver":
+            args += ["-H", "127.0.0.1", "-p", str(self.port), "--workers", "1"]
+        if name in ("scheduler", "triggerer"):
+            args += ["--skip-serve-logs"]
+        return args
+
+    def _healthy(self) -> bool:
+        resp = requests.get(f"{self.base_url}/health", timeout=2)
+        return resp.ok and resp.json().get("scheduler", {}).get("status") == "healthy"
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        return self._session.request(
+            method, f"{self.base_url}{path}", auth=(self.username, self.password), **kwargs
+        )
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, **body: Any) -> dict[str, Any]:
+        resp = self.api("POST", f"/api/v1/dags/{dag_id}/dagRuns", json={"conf": conf or {}, **body})
+        assert resp.status_code in (200, 201), resp.text
+        return resp.json()

@@ -18,7 +18,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "dev"))
 
-from local_airflow import AirflowServer, PostgresServer, find_postgres_bin  # noqa: E402
+from local_airflow import Airflow2Server, AirflowServer, PostgresServer, find_postgres_bin  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,6 +53,22 @@ def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
         pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
     store_uri = postgres.new_database("airflow_schedule_specs")
     server = AirflowServer(store_uri=store_uri)
+    loader = REPO_ROOT / "example_dags" / "schedules.py"
+    if loader.exists():
+        shutil.copy(loader, server.dags_folder / "schedules.py")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def airflow2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow2Server]:
+    """A real Airflow 2.11 (webserver with API v1, scheduler, triggerer); SQLite spec store."""
+    if AIRFLOW_3:
+        pytest.skip("the Airflow 2 deployment runs in the Airflow 2.11 virtualenv")
+    server = Airflow2Server()
     loader = REPO_ROOT / "example_dags" / "schedules.py"
     if loader.exists():
         shutil.copy(loader, server.dags_folder / "schedules.py")
