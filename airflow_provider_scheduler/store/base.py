@@ -1,0 +1,345 @@
+"""The spec store interface shared by the SQL and file backends, and the records it returns."""
+
+from __future__ import annotations
+
+import abc
+import difflib
+import getpass
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from airflow_provider_scheduler.store.errors import SpecBatchError, SpecNotFoundError
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
+
+SpecInput: TypeAlias = "ScheduleSpec | Mapping[str, Any]"
+
+
+@dataclass(frozen=True)
+class StoredSpec:
+    """The current state of one spec in a store.
+
+    :param id: the spec id, equal to the DAG id (``<namespace>.<name>``).
+    :param namespace: the spec's namespace (team).
+    :param name: the spec's name inside its namespace.
+    :param revision: revision number, 1 for the first write, +1 for every change.
+    :param spec: the canonical, validated spec (``ScheduleSpec.to_dict()``).
+    :param paused: whether the schedule is paused (the same as ``spec["paused"]``).
+    :param deleted: whether the spec is (soft) deleted; deleted specs only appear in
+        :meth:`ScheduleStore.changes`, :meth:`ScheduleStore.history` and ``get(..., include_deleted=True)``.
+    :param author: who wrote this revision.
+    :param updated_at: when this revision was written (timezone-aware UTC).
+    """
+
+    id: str
+    namespace: str
+    name: str
+    revision: int
+    spec: dict[str, Any] = field(compare=True, hash=False)
+    paused: bool
+    deleted: bool
+    author: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SpecRevision:
+    """One entry of a spec's history.
+
+    :param action: what the revision did: ``create``, ``update``, ``pause``, ``resume``, ``delete``
+        or ``restore`` (a write to a deleted spec).
+    """
+
+    id: str
+    revision: int
+    action: str
+    spec: dict[str, Any] = field(compare=True, hash=False)
+    paused: bool
+    deleted: bool
+    author: str
+    updated_at: datetime
+
+
+class ChangeToken(str):
+    """An opaque position in a store's change stream, returned by :meth:`ScheduleStore.changes`.
+
+    It is a ``str``: persist it as text and pass the text back. A token is only meaningful to the
+    store that issued it; any other token (another database, a restored backup that is behind the
+    token, garbage) makes :meth:`ScheduleStore.changes` return a full listing.
+    """
+
+    __slots__ = ()
+
+
+class ChangeSet(tuple):  # type: ignore[type-arg]
+    """The result of :meth:`ScheduleStore.changes`: unpacks as ``(specs, token)``.
+
+    ``.full`` is True when ``specs`` is a complete listing (first read, unknown token, or a change the
+    store cannot describe incrementally, such as a file removed behind the file store's back): a
+    reader must then drop every spec it holds that is not in ``specs``.
+    """
+
+    full: bool
+
+    def __new__(cls, specs: list[StoredSpec], token: ChangeToken, full: bool = False) -> ChangeSet:
+        obj = super().__new__(cls, (specs, token))
+        obj.full = full
+        return obj
+
+    @property
+    def specs(self) -> list[StoredSpec]:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def token(self) -> ChangeToken:
+        return self[1]  # type: ignore[no-any-return]
+
+
+def default_author() -> str:
+    """The author recorded when none is given: ``$USER``, else the login name, else ``unknown``."""
+    user = os.environ.get("USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # getpass raises OSError/KeyError without a passwd entry
+        return "unknown"
+
+
+def canonical_json(spec: Mapping[str, Any]) -> str:
+    """The stored text of a canonical spec dict (key order kept, compact, UTF-8)."""
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+def spec_to_yaml(spec: Mapping[str, Any]) -> str:
+    """Readable YAML of a canonical spec dict (key order kept), as ``export`` and ``diff`` show it."""
+    import yaml
+
+    return yaml.safe_dump(
+        dict(spec), sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+    )
+
+
+def unified_diff(spec_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> str:
+    """A unified diff between two spec dicts as YAML; empty when they are equal."""
+    old_text = spec_to_yaml(old) if old is not None else ""
+    new_text = spec_to_yaml(new) if new is not None else ""
+    if old_text == new_text:
+        return ""
+    lines = difflib.unified_diff(
+        old_text.splitlines(keepends=True),
+        new_text.splitlines(keepends=True),
+        fromfile=f"{spec_id} (stored)" if old is not None else "/dev/null",
+        tofile=f"{spec_id} (candidate)" if new is not None else "/dev/null",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+class ScheduleStore(abc.ABC):
+    """Where schedule specs live: every write is validated and makes a new revision.
+
+    Open one with :func:`airflow_provider_scheduler.store.open_store`. Writes take an ``author`` and,
+    optionally, the ``expected_revision`` the change was based on: when the stored revision differs
+    the write fails with :class:`~airflow_provider_scheduler.store.ConflictError` and nothing changes.
+    ``expected_revision=0`` means "the spec must not exist yet".
+
+    :param uri: the URI the store was opened from, password hidden (used in messages).
+    :param registry: task-template registry used to validate specs (default registry when None).
+    :param policy: governance policy used to validate specs (default policy when None).
+    """
+
+    read_only: bool = False
+
+    def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
+        self.uri = uri
+        self.registry = registry
+        self.policy = policy
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def __enter__(self) -> ScheduleStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # validation ------------------------------------------------------------------------------
+    def validate(self, spec: SpecInput) -> ScheduleSpec:
+        """Parse ``spec`` (a mapping) with the store's registry and policy; a ScheduleSpec is returned as is.
+
+        :raises SpecError: with every problem found.
+        """
+        from airflow_provider_scheduler.spec import ScheduleSpec, parse_spec
+
+        if isinstance(spec, ScheduleSpec):
+            return spec
+        return parse_spec(spec, registry=self.registry, policy=self.policy)
+
+    def validate_batch(self, specs: Iterable[SpecInput]) -> builtins.list[ScheduleSpec]:
+        """Validate a batch: all valid and no id twice, else :class:`SpecBatchError` with every error."""
+        from airflow_provider_scheduler.spec import Problem, SpecError
+
+        parsed: builtins.list[ScheduleSpec] = []
+        errors: builtins.list[SpecError] = []
+        seen: dict[str, int] = {}
+        for index, item in enumerate(specs):
+            try:
+                spec = self.validate(item)
+            except SpecError as err:
+                errors.append(err)
+                continue
+            if spec.dag_id in seen:
+                errors.append(
+                    SpecError(
+                        [Problem("", f"appears twice in the batch (items {seen[spec.dag_id]} and {index})")],
+                        spec_id=spec.dag_id,
+                    )
+                )
+                continue
+            seen[spec.dag_id] = index
+            parsed.append(spec)
+        if errors:
+            raise SpecBatchError(errors)
+        return parsed
+
+    # reads -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get(self, spec_id: str, *, include_deleted: bool = False) -> StoredSpec | None:
+        """The current state of ``spec_id``, or None when unknown (or deleted, unless ``include_deleted``)."""
+
+    def require(self, spec_id: str, *, include_deleted: bool = False) -> StoredSpec:
+        """Like :meth:`get` but raises :class:`SpecNotFoundError` instead of returning None."""
+        stored = self.get(spec_id, include_deleted=True)
+        if stored is None:
+            raise SpecNotFoundError(spec_id)
+        if stored.deleted and not include_deleted:
+            raise SpecNotFoundError(spec_id, deleted=True)
+        return stored
+
+    @abc.abstractmethod
+    def list(
+        self,
+        *,
+        namespace: str | None = None,
+        paused: bool | None = None,
+        changed_since: datetime | ChangeToken | str | None = None,
+        include_deleted: bool = False,
+    ) -> builtins.list[StoredSpec]:
+        """Stored specs ordered by id.
+
+        :param namespace: only this namespace.
+        :param paused: only paused (True) or only active (False) specs.
+        :param changed_since: only specs written after this time (aware datetime) or change token.
+        :param include_deleted: include soft-deleted specs.
+        """
+
+    @abc.abstractmethod
+    def changes(self, since: ChangeToken | str | None = None) -> ChangeSet:
+        """Specs changed after ``since`` (deleted ones included, flagged) and the token to pass next time.
+
+        ``since=None`` returns every spec, deleted ones included (``ChangeSet.full`` is True).
+        """
+
+    @abc.abstractmethod
+    def history(self, spec_id: str) -> builtins.list[SpecRevision]:
+        """Every revision of ``spec_id``, oldest first.
+
+        :raises SpecNotFoundError: when the store never held the spec.
+        """
+
+    def diff(self, spec: SpecInput) -> str:
+        """A unified diff (YAML) from the stored version of ``spec`` to ``spec``; empty when unchanged.
+
+        :raises SpecError: when ``spec`` is invalid.
+        """
+        parsed = self.validate(spec)
+        stored = self.get(parsed.dag_id)
+        return unified_diff(parsed.dag_id, stored.spec if stored else None, parsed.to_dict())
+
+    # writes ----------------------------------------------------------------------------------
+    def put(self, spec: SpecInput, *, author: str | None = None, expected_revision: int | None = None) -> int:
+        """Validate and store ``spec``; return its revision.
+
+        Writing a spec equal to the stored one writes nothing and returns the current revision.
+
+        :param spec: a ScheduleSpec or a mapping that ``parse_spec`` accepts.
+        :param author: who makes the change (default :func:`default_author`).
+        :param expected_revision: the revision the change is based on (0: must not exist yet).
+        :raises SpecError: the spec is invalid; nothing is stored.
+        :raises ConflictError: ``expected_revision`` is not the stored revision.
+        """
+        parsed = self.validate(spec)
+        expected = {parsed.dag_id: expected_revision} if expected_revision is not None else None
+        return self._write([parsed], author=author or default_author(), expected=expected)[0]
+
+    def put_many(
+        self,
+        specs: Iterable[SpecInput],
+        *,
+        author: str | None = None,
+        expected_revisions: Mapping[str, int] | None = None,
+    ) -> builtins.list[int]:
+        """Validate and store a batch, all-or-nothing; return the revisions in input order.
+
+        :param expected_revisions: optional ``{spec_id: revision}`` checked like ``expected_revision``.
+        :raises SpecBatchError: some specs are invalid or repeated; nothing is stored.
+        :raises ConflictError: a revision check failed; nothing is stored.
+        :raises StoreUnavailableError: the store became unreachable; nothing of the batch is stored.
+        """
+        parsed = self.validate_batch(specs)
+        if not parsed:
+            return []
+        return self._write(parsed, author=author or default_author(), expected=expected_revisions)
+
+    def delete(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
+        """Soft-delete ``spec_id`` (kept in history); return the new revision.
+
+        :raises SpecNotFoundError: unknown or already deleted.
+        """
+        return self._set_state(spec_id, "delete", author or default_author(), expected_revision)
+
+    def pause(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
+        """Set ``paused: true`` on ``spec_id`` as a new revision (no-op if already paused).
+
+        The stored spec is not re-validated, so a spec that no longer passes a tightened policy can
+        still be paused.
+        """
+        return self._set_state(spec_id, "pause", author or default_author(), expected_revision)
+
+    def resume(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
+        """Set ``paused: false`` on ``spec_id`` as a new revision (no-op if not paused)."""
+        return self._set_state(spec_id, "resume", author or default_author(), expected_revision)
+
+    @abc.abstractmethod
+    def _write(
+        self, specs: builtins.list[ScheduleSpec], *, author: str, expected: Mapping[str, int] | None
+    ) -> builtins.list[int]:
+        """Store validated specs in one all-or-nothing step."""
+
+    @abc.abstractmethod
+    def _set_state(self, spec_id: str, action: str, author: str, expected_revision: int | None) -> int:
+        """Apply ``pause``, ``resume`` or ``delete`` as a new revision."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files."""
+
+
+def state_after(action: str, spec: dict[str, Any]) -> tuple[dict[str, Any], bool, bool] | None:
+    """The (spec, paused, deleted) a state action produces from a live spec, or None for a no-op."""
+    paused = bool(spec.get("paused", False))
+    if action == "delete":
+        return spec, paused, True
+    want = action == "pause"
+    if paused == want:
+        return None
+    new_spec = dict(spec)
+    new_spec["paused"] = want
+    return new_spec, want, False

@@ -1,0 +1,104 @@
+"""Errors raised by spec stores.
+
+They carry what a user needs to act (spec id, both revisions, the store URI with its password
+hidden) and never a secret.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec import SpecError
+
+
+class StoreError(Exception):
+    """Base class of every error a spec store raises."""
+
+
+class InvalidStoreUriError(StoreError, ValueError):
+    """The store URI cannot be used (unknown scheme, missing path, missing database driver)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached (database down, file unreadable, database locked for too long).
+
+    :param uri: the store URI with its password hidden.
+    :param reason: a short description of the underlying failure (no secrets).
+    """
+
+    def __init__(self, uri: str, reason: str = "") -> None:
+        self.uri = uri
+        self.reason = reason
+        message = f"the store at {uri} is unreachable"
+        if reason:
+            message += f": {reason}"
+        super().__init__(message)
+
+
+class ConflictError(StoreError):
+    """A write was based on a revision that is no longer the current one.
+
+    :param spec_id: the spec's id (``<namespace>.<name>``).
+    :param current_revision: the revision the store holds now (0 when the spec does not exist).
+    :param expected_revision: the revision the rejected change was based on.
+    """
+
+    def __init__(self, spec_id: str, current_revision: int, expected_revision: int) -> None:
+        self.spec_id = spec_id
+        self.current_revision = current_revision
+        self.expected_revision = expected_revision
+        if current_revision == 0:
+            message = (
+                f"spec {spec_id} does not exist yet, your change was based on revision {expected_revision}"
+            )
+        elif expected_revision == 0:
+            message = (
+                f"spec {spec_id} already exists at revision {current_revision}, "
+                "your change expected it not to exist"
+            )
+        else:
+            message = (
+                f"spec {spec_id} is at revision {current_revision}, "
+                f"your change was based on revision {expected_revision}"
+            )
+        super().__init__(message + "; reload it and apply your change again")
+
+
+class SpecNotFoundError(StoreError, LookupError):
+    """No spec with this id is stored (or it is deleted, for operations that need a live spec)."""
+
+    def __init__(self, spec_id: str, *, deleted: bool = False) -> None:
+        self.spec_id = spec_id
+        self.deleted = deleted
+        message = f"spec {spec_id} is deleted" if deleted else f"spec {spec_id} is not in the store"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # LookupError would quote the message otherwise
+        return str(self.args[0])
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write was attempted on a read-only store."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        super().__init__(f"the store at {uri} is read-only; writes are not allowed")
+
+
+class SpecBatchError(StoreError, ValueError):
+    """One or more specs of a batch are invalid (or repeated); nothing of the batch was stored.
+
+    :param errors: one :class:`~airflow_provider_scheduler.spec.SpecError` per invalid spec.
+    """
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = errors
+        lines = [f"{len(errors)} invalid spec(s) in the batch; nothing was stored:"]
+        for err in errors:
+            label = err.spec_id or "?"
+            if err.source:
+                label = f"{err.source}: {label}"
+            for line in str(err).splitlines():
+                lines.append(f"{label}: {line}")
+        super().__init__("\n".join(lines))

@@ -1,0 +1,85 @@
+"""Store URIs: the configured default, password redaction, and choosing a backend.
+
+Airflow is imported only when no URI is given (to read ``[schedule_specs] store``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow_provider_scheduler.store.errors import InvalidStoreUriError
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.store.base import ScheduleStore
+
+SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
+POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+FILE_SCHEMES = {"file"}
+SUPPORTED = "sqlite:///PATH, postgresql://USER@HOST:PORT/DB or file:///DIR"
+
+
+def default_store_uri() -> str:
+    """``[schedule_specs] store`` (env ``AIRFLOW__SCHEDULE_SPECS__STORE``), else SQLite in AIRFLOW_HOME."""
+    from airflow.configuration import AIRFLOW_HOME, conf
+
+    configured = (conf.get("schedule_specs", "store", fallback="") or "").strip()
+    if configured:
+        return configured
+    return f"sqlite:///{os.path.join(AIRFLOW_HOME, 'schedule_specs.db')}"
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with its password replaced by ``***`` (safe for messages and logs)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "<malformed store URI>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        if ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostport}"
+    query = parts.query
+    if "password=" in query:
+        query = "&".join(
+            "password=***" if item.startswith("password=") else item for item in query.split("&")
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def uri_scheme(uri: str) -> str:
+    """The lower-cased scheme of ``uri``, or raise :class:`InvalidStoreUriError`."""
+    scheme, sep, rest = uri.partition(":")
+    if not sep or not scheme or not rest.startswith("//"):
+        raise InvalidStoreUriError(f"store URI {redact_uri(uri)!r} is not a URI; expected {SUPPORTED}")
+    return scheme.lower()
+
+
+def open_store(uri: str | None = None, *, registry: Any = None, policy: Any = None) -> ScheduleStore:
+    """Open the spec store at ``uri`` (default: the ``[schedule_specs] store`` option).
+
+    :param uri: ``sqlite:///PATH`` (``sqlite://`` is an in-memory store), ``postgresql://...``
+        (``postgresql+psycopg://`` / ``postgresql+psycopg2://`` pick the driver) or ``file:///DIR``
+        (``file:///DIR?mode=ro`` for a read-only folder).
+    :param registry: task-template registry used to validate writes (default registry when None).
+    :param policy: governance policy used to validate writes (default policy when None).
+    :raises InvalidStoreUriError: the URI is malformed, has an unknown scheme, or its driver is missing.
+    """
+    if uri is None or not uri.strip():
+        uri = default_store_uri()
+    uri = uri.strip()
+    scheme = uri_scheme(uri)
+    if scheme in SQLITE_SCHEMES or scheme in POSTGRES_SCHEMES:
+        from airflow_provider_scheduler.store.sql import SqlScheduleStore
+
+        return SqlScheduleStore(uri, registry=registry, policy=policy)
+    if scheme in FILE_SCHEMES:
+        from airflow_provider_scheduler.store.files import FileScheduleStore
+
+        return FileScheduleStore(uri, registry=registry, policy=policy)
+    raise InvalidStoreUriError(
+        f"store URI {redact_uri(uri)!r} has an unsupported scheme {scheme!r}; expected {SUPPORTED}"
+    )
