@@ -131,8 +131,8 @@ def _utcnow() -> datetime:
 
 
 def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes: the store only ever writes UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    # SQLite returns naive datetimes (the store only ever writes UTC); PostgreSQL the session's zone.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sqlalchemy_url(uri: str) -> str:
