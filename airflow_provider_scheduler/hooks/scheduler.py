@@ -33,10 +33,12 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowNotFoundException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowNotFoundException, BaseHook
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+
+    import requests
 
 ApiVersion = Literal["auto", "v2", "v1"]
 
@@ -513,19 +515,618 @@ def isoformat(value: datetime | str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# The hook (methods land in the next commit)
+# The hook
 # --------------------------------------------------------------------------------------------------
-from airflow.providers.common.compat.sdk import BaseHook  # noqa: E402
+def generate_run_id(now: datetime | None = None) -> str:
+    """A fresh run id (``scheduler__<UTC ISO time>_<8 hex>``) so a retried trigger cannot run twice."""
+    import secrets
+
+    now = now or datetime.now(UTC)
+    return f"scheduler__{now.isoformat()}_{secrets.token_hex(4)}"
+
+
+def api_path(version: str, *segments: str) -> str:
+    """``/api/<version>/<segment>/...`` with every segment percent-encoded (run ids contain ``+``, ``:``)."""
+    from urllib.parse import quote
+
+    return f"/api/{version}/" + "/".join(quote(str(segment), safe="") for segment in segments)
 
 
 class SchedulerHook(BaseHook):
-    """Interact with an Airflow deployment through its REST API (v2 on Airflow 3, v1 on 2.x)."""
+    """Drive an Airflow deployment through its REST API (v2 with a JWT on Airflow 3, v1 on 2.x).
+
+    One ``requests.Session`` is reused for every call of one hook instance; the JWT from the token
+    exchange is reused until its ``exp`` (read without verification) or until the server answers 401,
+    then fetched again once. Connection errors, timeouts, 429 and 5xx are retried up to ``max_retries``
+    times with full-jitter exponential backoff (a server's ``Retry-After`` wins); other 4xx fail at
+    once with a :class:`SchedulerApiError` that says what the server answered and what to check.
+
+    :param scheduler_conn_id: id of a connection of type ``scheduler``.
+    :param api_version: ``auto`` | ``v2`` | ``v1``; overrides the connection's ``api_version``.
+    :param token: static bearer token; overrides the connection's ``token``.
+    :param verify: TLS verification (``True``, ``False`` or a CA bundle path); overrides the connection.
+    :param timeout: seconds per request; overrides the connection's ``timeout``.
+    :param max_retries: retries of a transient failure; overrides the connection's ``max_retries``.
+    :param sleep: the function that waits between retries (tests inject a recorder).
+    :param uniform: ``random.uniform``-like jitter source (tests inject a deterministic one).
+    """
 
     conn_name_attr = "scheduler_conn_id"
     default_conn_name = "scheduler_default"
     conn_type = "scheduler"
     hook_name = "Scheduler"
 
-    def __init__(self, scheduler_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scheduler_conn_id: str = default_conn_name,
+        *,
+        api_version: str | None = None,
+        token: str | None = None,
+        verify: bool | str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        sleep: Callable[[float], None] | None = None,
+        uniform: Callable[[float, float], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.scheduler_conn_id = scheduler_conn_id
+        self._overrides: dict[str, Any] = {
+            "api_version": api_version,
+            "token": token,
+            "verify": verify,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        self._sleep: Callable[[float], None] = sleep or time.sleep
+        self._uniform = uniform
+        self._clock: Callable[[], float] = time.time
+        self._settings: SchedulerConnectionSettings | None = None
+        self._session: requests.Session | None = None
+        self._detected_version: str | None = None
+        self._server_version: str | None = None
+        self._jwt: str | None = None
+        self._jwt_expires_at: float | None = None
+        self._retries_override: int | None = None
+
+    # ---------------------------------------------------------------------------------- settings
+    @property
+    def settings(self) -> SchedulerConnectionSettings:
+        """The resolved connection settings (fetched once; secrets registered with the masker)."""
+        if self._settings is None:
+            conn = self.get_connection(self.scheduler_conn_id)
+            self._settings = SchedulerConnectionSettings.from_connection(conn, **self._overrides)
+            _mask(*self._settings.secrets)
+        return self._settings
+
+    @property
+    def api_version(self) -> str:
+        """``v2`` or ``v1``: the configured version, or the one detected (once) when ``auto``."""
+        configured = self.settings.api_version
+        if configured != "auto":
+            return configured
+        if self._detected_version is None:
+            self._detected_version = self._detect_api_version()
+        return self._detected_version
+
+    def get_conn(self) -> requests.Session:
+        """Return the ``requests.Session`` this hook reuses (created on first use)."""
+        if self._session is None:
+            import requests
+
+            from airflow_provider_scheduler import __version__
+
+            session = requests.Session()
+            session.headers.update(
+                {"Accept": "application/json", "User-Agent": f"airflow-provider-scheduler/{__version__}"}
+            )
+            session.verify = self.settings.verify
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        """Close the HTTP session (a later call opens a new one)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> SchedulerHook:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------- API methods
+    def trigger_dag_run(
+        self,
+        dag_id: str,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        logical_date: datetime | str | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Trigger a run of ``dag_id`` and return it (normalised, see :func:`normalize_dag_run`).
+
+        Idempotent: if a run with ``run_id`` already exists (409), that run is returned. Without a
+        ``run_id`` one is generated (:func:`generate_run_id`), so a retried request cannot start a second
+        run. A paused DAG accepts the run, which then stays ``queued`` until the DAG is unpaused.
+
+        :param dag_id: the DAG to trigger.
+        :param conf: the run's conf (a JSON object).
+        :param run_id: the run id to use.
+        :param logical_date: the run's logical date (aware datetime or ISO 8601 string; a naive
+            datetime is taken as UTC). ``None``: Airflow 3 runs without one, 2.x uses "now".
+        :param note: a note shown on the run.
+        """
+        if conf is not None and not isinstance(conf, Mapping):
+            raise TypeError(f"conf must be a dict (a JSON object), got {type(conf).__name__}")
+        conf_dict = dict(conf or {})
+        try:
+            json.dumps(conf_dict)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"conf must be JSON-serialisable: {err}") from None
+        run_id = run_id or generate_run_id()
+        version = self.api_version
+        body: dict[str, Any] = {"dag_run_id": run_id, "conf": conf_dict}
+        if version == "v2":
+            body["logical_date"] = isoformat(logical_date) if logical_date is not None else None
+        elif logical_date is not None:
+            body["logical_date"] = isoformat(logical_date)
+        if note is not None:
+            body["note"] = note
+        path = api_path(version, "dags", dag_id, "dagRuns")
+        response = self._send("POST", path, json_body=body)
+        if response.status_code == 409:
+            try:
+                existing = self.get_dag_run(dag_id, run_id)
+            except SchedulerNotFoundError:
+                # 409 for another reason, e.g. a run with the same logical date and another run id.
+                raise self._error(response, "POST", path) from None
+            if (existing.get("conf") or {}) != conf_dict:
+                self.log.warning(
+                    "DAG run %s of %s already exists with a different conf; returning it unchanged",
+                    run_id,
+                    dag_id,
+                )
+            else:
+                self.log.info("DAG run %s of %s already exists; returning it", run_id, dag_id)
+            return existing
+        run = normalize_dag_run(self._json(response, "POST", path))
+        self.log.info("Triggered DAG run %s of %s (state %s)", run["dag_run_id"], dag_id, run["state"])
+        return run
+
+    def get_dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """Return one DAG run (normalised).
+
+        :param dag_id: the DAG.
+        :param run_id: the run id.
+        """
+        path = api_path(self.api_version, "dags", dag_id, "dagRuns", run_id)
+        return normalize_dag_run(self._json(self._send("GET", path), "GET", path))
+
+    def list_dag_runs(
+        self,
+        dag_id: str,
+        *,
+        state: str | Iterable[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return runs of ``dag_id``, newest first (normalised).
+
+        :param dag_id: the DAG (``~`` for all DAGs).
+        :param state: only runs in this state, or in any of these states.
+        :param limit: at most this many runs (the server may cap it, 100 by default on Airflow 3).
+        :param offset: skip this many runs.
+        :param order_by: sort key of the API; default newest first (``-run_after`` on v2,
+            ``-execution_date`` on v1).
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        version = self.api_version
+        params: dict[str, Any] = {
+            "limit": limit,
+            "offset": offset,
+            "order_by": order_by or ("-run_after" if version == "v2" else "-execution_date"),
+        }
+        if state is not None:
+            params["state"] = [state] if isinstance(state, str) else list(state)
+        path = api_path(version, "dags", dag_id, "dagRuns")
+        return normalize_dag_runs(self._json(self._send("GET", path, params=params), "GET", path))
+
+    def get_dag(self, dag_id: str) -> dict[str, Any]:
+        """Return the API's description of ``dag_id`` (``is_paused``, ``tags``, ...).
+
+        :param dag_id: the DAG.
+        """
+        path = api_path(self.api_version, "dags", dag_id)
+        return self._json(self._send("GET", path), "GET", path)
+
+    def set_dag_paused(self, dag_id: str, paused: bool) -> dict[str, Any]:
+        """Pause (``True``) or unpause (``False``) ``dag_id``; return the updated DAG.
+
+        :param dag_id: the DAG.
+        :param paused: the new state.
+        """
+        version = self.api_version
+        path = api_path(version, "dags", dag_id)
+        params = {"update_mask": "is_paused"} if version == "v1" else None
+        response = self._send("PATCH", path, json_body={"is_paused": bool(paused)}, params=params)
+        dag = self._json(response, "PATCH", path)
+        self.log.info("DAG %s is now %s", dag_id, "paused" if dag.get("is_paused") else "unpaused")
+        return dag
+
+    def health(self) -> dict[str, Any]:
+        """Return the deployment's health report (metadatabase, scheduler, triggerer, ...)."""
+        path = "/api/v2/monitor/health" if self.api_version == "v2" else "/api/v1/health"
+        return self._json(self._send("GET", path, authenticate=False), "GET", path)
+
+    def ui_url_for_run(self, dag_id: str, run_id: str) -> str:
+        """The web UI page of a DAG run on that deployment.
+
+        Airflow 3: ``{base}/dags/{dag_id}/runs/{run_id}``; 2.x: ``{base}/dags/{dag_id}/grid?dag_run_id=``.
+
+        :param dag_id: the DAG.
+        :param run_id: the run id.
+        """
+        from urllib.parse import quote, urlencode
+
+        base = self.settings.base_url
+        if self.api_version == "v2":
+            return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+        return f"{base}/dags/{quote(dag_id, safe='')}/grid?{urlencode({'dag_run_id': run_id})}"
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the URL, the API and the credentials (no retries); say clearly what is wrong."""
+        self._retries_override = 0
+        try:
+            try:
+                settings = self.settings
+            except ValueError as err:
+                return False, f"Invalid connection settings: {err}"
+            version = self.api_version
+            path = api_path(version, "dags")
+            response = self._send("GET", path, params={"limit": 1})
+            if response.status_code != 200:
+                raise self._error(response, "GET", path)
+            if self._server_version is None:
+                self._server_version = self._probe_server_version(version)
+        except SchedulerApiError as err:
+            return False, str(err)
+        finally:
+            self._retries_override = None
+        if settings.token:
+            who = "with the bearer token"
+        elif settings.login:
+            who = f"as user {settings.login!r}"
+        else:
+            who = "without credentials"
+        airflow = f"Airflow {self._server_version}" if self._server_version else "Airflow"
+        return True, f"Connected to {airflow} at {settings.base_url} (REST API {version}) {who}."
+
+    # ---------------------------------------------------------------------------------- form
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The classic (Airflow 2.11, 3.0, 3.1) connection-form widgets, built from ``CONN_FIELDS``.
+
+        Airflow 2.11 accepts only ``StringField``, ``PasswordField``, ``IntegerField`` and
+        ``BooleanField`` (any other class drops the whole hook), so an ``enum`` becomes a text field with
+        an ``AnyOf`` validator and a ``number`` a text field with a range validator.
+        """
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+        from wtforms.validators import AnyOf, NumberRange, Optional, ValidationError
+
+        from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS
+
+        def number_between(minimum: float | None, maximum: float | None) -> Callable[[Any, Any], None]:
+            def check(form: Any, form_field: Any) -> None:
+                try:
+                    value = float(form_field.data)
+                except (TypeError, ValueError):
+                    raise ValidationError("Enter a number.") from None
+                low = -math.inf if minimum is None else minimum
+                high = math.inf if maximum is None else maximum
+                if not low <= value <= high:
+                    raise ValidationError(f"Enter a number between {low:g} and {high:g}.")
+
+            return check
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            schema = spec["schema"]
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            kind = next((t for t in types if t != "null"), "string")
+            common: dict[str, Any] = {"description": spec.get("description", "")}
+            if schema.get("default") is not None:
+                common["default"] = schema["default"]
+            label = lazy_gettext(spec["label"])
+            if "enum" in schema:
+                choices = [value for value in schema["enum"] if value is not None]
+                widgets[name] = StringField(
+                    label,
+                    widget=BS3TextFieldWidget(),
+                    validators=[Optional(), AnyOf(choices)],
+                    **common,
+                )
+            elif kind == "boolean":
+                widgets[name] = BooleanField(label, **common)
+            elif kind == "integer":
+                widgets[name] = IntegerField(
+                    label,
+                    widget=BS3TextFieldWidget(),
+                    validators=[
+                        Optional(),
+                        NumberRange(min=schema.get("minimum"), max=schema.get("maximum")),
+                    ],
+                    **common,
+                )
+            elif kind == "number":
+                widgets[name] = StringField(
+                    label,
+                    widget=BS3TextFieldWidget(),
+                    validators=[Optional(), number_between(schema.get("minimum"), schema.get("maximum"))],
+                    **common,
+                )
+            elif schema.get("format") == "password":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **common)
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), **common)
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The classic UI's field behaviour (snake-case keys), from ``UI_FIELD_BEHAVIOUR``."""
+        from airflow_provider_scheduler.hooks.connection_fields import UI_FIELD_BEHAVIOUR
+
+        return {key.replace("-", "_"): _copy_json(value) for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    # ---------------------------------------------------------------------------------- internals
+    def _uses_token_exchange(self) -> bool:
+        settings = self.settings
+        return not settings.token and bool(settings.login) and self.api_version == "v2"
+
+    def _auth(self, authenticate: bool) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """Headers and basic-auth tuple for a request (never logged)."""
+        settings = self.settings
+        if not authenticate:
+            return {}, None
+        if settings.token:
+            return {"Authorization": f"Bearer {settings.token}"}, None
+        if not settings.login:
+            return {}, None
+        if self.api_version == "v1":
+            return {}, (settings.login, settings.password or "")
+        if self._jwt is None or (
+            self._jwt_expires_at is not None and self._jwt_expires_at - TOKEN_EXPIRY_LEEWAY <= self._clock()
+        ):
+            self._fetch_jwt()
+        return {"Authorization": f"Bearer {self._jwt}"}, None
+
+    def _fetch_jwt(self) -> None:
+        """Exchange login/password for a JWT at ``POST {base}/auth/token`` (Airflow 3)."""
+        settings = self.settings
+        path = "/auth/token"
+        self._jwt = None
+        response = self._send(
+            "POST",
+            path,
+            json_body={"username": settings.login, "password": settings.password or ""},
+            authenticate=False,
+        )
+        if response.status_code in (400, 401, 403, 422):
+            detail = extract_detail(response.text, response.headers.get("Content-Type"))
+            detail = scrub(detail, settings.secrets) if detail else None
+            raise SchedulerAuthError(
+                f"The Airflow API at {settings.base_url} rejected the username/password of user "
+                f"{settings.login!r} ({response.status_code}{': ' + detail if detail else ''}). "
+                f"Check the login and password of connection {settings.conn_id!r}.",
+                status_code=response.status_code,
+                detail=detail,
+            )
+        body = self._json(response, "POST", path)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise SchedulerApiError(
+                f"POST {path} at {settings.base_url} answered {response.status_code} without an "
+                "access_token: is this the API of an Airflow 3 deployment? (Use api_version v1 for 2.x.)",
+                status_code=response.status_code,
+            )
+        _mask(token)
+        self._jwt = token
+        self._jwt_expires_at = jwt_expiry(token)
+        self.log.debug(
+            "Fetched an API token from %s (expires at %s)", settings.base_url, self._jwt_expires_at
+        )
+
+    def _detect_api_version(self) -> str:
+        """Probe ``/api/v2/version`` then ``/api/v1/version`` (no credentials needed); cache the answer."""
+        answers = []
+        for version in ("v2", "v1"):
+            path = f"/api/{version}/version"
+            response = self._send("GET", path, authenticate=False)
+            if response.status_code == 200:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                if isinstance(body, dict) and "version" in body:
+                    self._server_version = str(body["version"])
+                    self.log.debug(
+                        "%s runs Airflow %s (API %s)", self.settings.base_url, body["version"], version
+                    )
+                    return version
+                answers.append(f"{path} -> 200 but not an Airflow version answer")
+            elif response.status_code in (401, 403):
+                return version
+            else:
+                answers.append(f"{path} -> {response.status_code}")
+        raise SchedulerApiError(
+            f"{self.settings.base_url} answered, but it is not an Airflow REST API ({'; '.join(answers)}). "
+            "Check the Airflow API URL: scheme, host, port and path prefix (without /api/v2), "
+            "or set api_version explicitly.",
+            status_code=None,
+        )
+
+    def _probe_server_version(self, version: str) -> str | None:
+        response = self._send("GET", f"/api/{version}/version", authenticate=False)
+        if response.status_code != 200:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return str(body["version"]) if isinstance(body, dict) and "version" in body else None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        authenticate: bool = True,
+    ) -> requests.Response:
+        """Send one request with the retry policy; return the response (any status but 429/5xx)."""
+        import requests
+
+        settings = self.settings
+        session = self.get_conn()
+        url = settings.base_url + path
+        max_retries = settings.max_retries if self._retries_override is None else self._retries_override
+        attempt = 0
+        refreshed = False
+        while True:
+            headers, auth = self._auth(authenticate)
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    auth=auth,
+                    timeout=settings.timeout,
+                )
+            except requests.exceptions.SSLError as err:
+                raise SchedulerApiError(
+                    f"TLS verification of {settings.base_url} failed for {method} {path} "
+                    f"({scrub(str(err), settings.secrets)[:300]}). Set ca_bundle to the CA that signed the "
+                    "server certificate, or turn verify_ssl off for a test deployment."
+                ) from err
+            except (requests.ConnectionError, requests.Timeout) as err:
+                reason = _network_reason(err, settings.timeout)
+                if attempt >= max_retries:
+                    raise SchedulerTransientError(
+                        f"Cannot reach the Airflow API at {settings.base_url}: {method} {path} failed "
+                        f"({reason}) after {attempt + 1} attempt{'s' if attempt else ''}. Check the host and "
+                        "port of the Airflow API URL and that the API server is running."
+                    ) from err
+                delay = backoff_delay(attempt, uniform=self._uniform)
+                self.log.warning(
+                    "%s %s failed (%s), attempt %d of %d; retrying in %.2f s",
+                    method,
+                    path,
+                    reason,
+                    attempt + 1,
+                    max_retries + 1,
+                    delay,
+                )
+                self._sleep(delay)
+                attempt += 1
+                continue
+            status = response.status_code
+            self.log.debug("%s %s -> %s", method, path, status)
+            if status == 401 and authenticate and not refreshed and self._uses_token_exchange():
+                self.log.info("The API rejected the cached token (401); fetching a new one")
+                self._jwt = None
+                refreshed = True
+                continue
+            if status == 429 or status >= 500:
+                if attempt >= max_retries:
+                    raise self._error(response, method, path, transient=True, attempts=attempt + 1)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = (
+                    retry_after if retry_after is not None else backoff_delay(attempt, uniform=self._uniform)
+                )
+                self.log.warning(
+                    "%s %s answered %s, attempt %d of %d; retrying in %.2f s",
+                    method,
+                    path,
+                    status,
+                    attempt + 1,
+                    max_retries + 1,
+                    delay,
+                )
+                self._sleep(delay)
+                attempt += 1
+                continue
+            return response
+
+    def _error(
+        self,
+        response: requests.Response,
+        method: str,
+        path: str,
+        *,
+        transient: bool = False,
+        attempts: int = 1,
+    ) -> SchedulerApiError:
+        return error_for_response(
+            response.status_code,
+            method=method,
+            path=path,
+            text=response.text,
+            content_type=response.headers.get("Content-Type"),
+            where=self.settings.describe(),
+            secrets=(*self.settings.secrets, *((self._jwt,) if self._jwt else ())),
+            transient=transient,
+            attempts=attempts,
+        )
+
+    def _json(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
+        """The JSON object of a successful answer; a :class:`SchedulerApiError` otherwise."""
+        if not 200 <= response.status_code < 300:
+            raise self._error(response, method, path)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise SchedulerApiError(
+                f"{self.settings.describe()} answered {response.status_code} to {method} {path} but not "
+                "with a JSON object: check the Airflow API URL (and path prefix).",
+                status_code=response.status_code,
+            )
+        return body
+
+
+def _network_reason(err: Exception, timeout: float) -> str:
+    import requests
+
+    if isinstance(err, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    text = str(err)
+    if "Connection refused" in text or "ECONNREFUSED" in text:
+        return "connection refused"
+    if "NameResolution" in text or "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "connection closed by the server"
+    return type(err).__name__
+
+
+def _mask(*secrets: str) -> None:
+    """Register secrets with Airflow's secrets masker (logs then show ``***``)."""
+    from airflow.providers.common.compat.sdk import mask_secret
+
+    for secret in secrets:
+        if secret:
+            mask_secret(secret)
+
+
+def _copy_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
