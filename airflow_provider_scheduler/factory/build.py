@@ -1,0 +1,144 @@
+"""Spec -> DAG: :func:`build_dag` turns one validated :class:`ScheduleSpec` into an Airflow ``DAG``.
+
+Pure and deterministic: no I/O, no network, tasks created in the spec's order, dependencies wired in
+the spec's order. Nothing from the spec is ever turned into Python source or imported: templates are
+looked up by name in the registry (which also re-checks the allow-list, cheaply, so a template an
+admin disabled after the spec was stored stops that one spec from loading).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec import ScheduleSpec
+    from airflow_provider_scheduler.templates import TemplateRegistry
+
+
+class SpecBuildError(ValueError):
+    """A stored spec cannot become a DAG on this deployment (message names the task and the reason)."""
+
+
+def spec_from_canonical(data: Mapping[str, Any], registry: TemplateRegistry | None = None) -> ScheduleSpec:
+    """A :class:`ScheduleSpec` from a canonical dict a store already validated (trusted fast path)."""
+    from airflow_provider_scheduler.spec import ScheduleSpec
+
+    return ScheduleSpec.from_canonical(data, registry=registry)
+
+
+def _notification_callbacks(spec: ScheduleSpec, registry: TemplateRegistry, event: str) -> list[Any]:
+    callbacks = []
+    for i, notifier in enumerate(getattr(spec.notify, event)):
+        why = registry.why_not_allowed(notifier.template, spec.namespace)
+        template = registry.get_notifier(notifier.template)
+        if why is not None or template is None:
+            raise SpecBuildError(f"notify.{event}[{i}]: {why or 'unknown notification template'}")
+        callbacks.append(template.build(notifier.with_, event=event, spec=spec))
+    return callbacks
+
+
+def _upstream_closure(spec: ScheduleSpec, task_id: str) -> list[str]:
+    """Every task ``task_id`` depends on, directly or not, in spec order."""
+    by_id = {t.id: t for t in spec.tasks}
+    seen: set[str] = set()
+    stack = list(by_id[task_id].depends_on)
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in by_id:
+            continue
+        seen.add(current)
+        stack.extend(by_id[current].depends_on)
+    return [t.id for t in spec.tasks if t.id in seen]
+
+
+def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
+    """Build the Airflow DAG described by ``spec``.
+
+    Mapping of spec fields: ``dag_id`` = ``<namespace>.<name>``; ``schedule`` ->
+    ``spec.schedule.to_airflow()``; ``start_date`` / ``end_date`` as aware datetimes in the schedule's
+    timezone (which makes it the DAG's timezone); ``catchup``, ``max_active_runs``,
+    ``dagrun_timeout`` as is; ``params`` -> ``Param`` objects; ``defaults`` + ``owner`` ->
+    ``default_args``; per-task ``retries`` / ``execution_timeout`` / ``trigger_rule`` override them;
+    ``tags`` + ``namespace:<namespace>``; ``description`` -> ``description`` and ``doc_md``;
+    ``paused`` -> ``is_paused_upon_creation``; ``role: setup|teardown`` -> ``as_setup()`` /
+    ``as_teardown(setups=<its setup tasks upstream>)``; ``notify.on_failure`` / ``on_success`` ->
+    DAG ``on_failure_callback`` / ``on_success_callback``, ``notify.on_retry`` -> tasks'
+    ``on_retry_callback``.
+
+    :param spec: a validated spec.
+    :param registry: the task-template registry (templates are resolved by name, allow-list applied).
+    :raises SpecBuildError: a template is unknown or not allowed any more, or a builder failed.
+    """
+    from airflow.providers.common.compat.sdk import DAG
+
+    namespace = spec.namespace
+    templates = {}
+    for i, task in enumerate(spec.tasks):
+        template = registry.get(task.template)
+        why = registry.why_not_allowed(task.template, namespace)
+        if template is None or why is not None:
+            raise SpecBuildError(f"tasks[{i}] ({task.id}): {why or 'unknown template'}")
+        templates[task.id] = template
+
+    default_args: dict[str, Any] = {"owner": spec.owner or "airflow", **spec.defaults.to_default_args()}
+    if spec.defaults.execution_timeout is None:
+        default_args.pop("execution_timeout")
+    dag_kwargs: dict[str, Any] = {}
+    if spec.notify:
+        on_failure = _notification_callbacks(spec, registry, "on_failure")
+        on_success = _notification_callbacks(spec, registry, "on_success")
+        on_retry = _notification_callbacks(spec, registry, "on_retry")
+        if on_failure:
+            dag_kwargs["on_failure_callback"] = on_failure
+        if on_success:
+            dag_kwargs["on_success_callback"] = on_success
+        if on_retry:
+            default_args["on_retry_callback"] = on_retry
+    if spec.params:
+        dag_kwargs["params"] = spec.airflow_params()
+    if spec.description:
+        dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
+        dag_kwargs["doc_md"] = spec.description
+
+    dag = DAG(
+        dag_id=spec.dag_id,
+        schedule=spec.schedule.to_airflow(),
+        start_date=spec.start_datetime(),
+        end_date=spec.end_datetime(),
+        catchup=spec.catchup,
+        max_active_runs=spec.max_active_runs,
+        dagrun_timeout=spec.dagrun_timeout,
+        default_args=default_args,
+        tags=[*spec.tags, f"namespace:{namespace}"],
+        is_paused_upon_creation=spec.paused,
+        **dag_kwargs,
+    )
+    entry: dict[str, Any] = {}
+    exit_: dict[str, Any] = {}
+    with dag:
+        for i, task in enumerate(spec.tasks):
+            try:
+                built = templates[task.id].build(task.id, task.with_, **task.operator_kwargs())
+            except Exception as exc:
+                raise SpecBuildError(
+                    f"tasks[{i}] ({task.id}): template {task.template!r} failed: {exc}"
+                ) from exc
+            ops = list(built) if isinstance(built, Sequence) else [built]
+            if not ops:
+                raise SpecBuildError(f"tasks[{i}] ({task.id}): template {task.template!r} built no operator")
+            for upstream, downstream in itertools.pairwise(ops):
+                upstream >> downstream
+            entry[task.id], exit_[task.id] = ops[0], ops[-1]
+        for task in spec.tasks:
+            for upstream_id in task.depends_on:
+                exit_[upstream_id] >> entry[task.id]
+        for task in spec.tasks:
+            if task.role == "setup":
+                exit_[task.id].as_setup()
+        for task in spec.tasks:
+            if task.role == "teardown":
+                setups = [exit_[t] for t in _upstream_closure(spec, task.id) if spec.task(t).role == "setup"]
+                entry[task.id].as_teardown(setups=setups or None)
+    return dag

@@ -1,0 +1,521 @@
+"""The dags-folder loader: stored specs -> DAGs in the module that calls :func:`load_schedules`.
+
+A platform team puts one file in its dags folder::
+
+    from airflow_provider_scheduler.factory import load_schedules
+
+    load_schedules(globals())
+
+What happens on each parse (dag processor):
+
+1. Read the local snapshot of the store (``$AIRFLOW_HOME/schedule_specs_snapshot/``; see
+   :mod:`~airflow_provider_scheduler.factory.snapshot`).
+2. Refresh it incrementally with ``store.changes(token)`` in a worker thread joined with a time bound
+   (``refresh_timeout``, default 2 s; 10 s when there is no snapshot yet). The bound holds even if the
+   database hangs: the main thread stops waiting, logs a warning and goes on with the last known good
+   snapshot; nothing disappears because of an outage. A successful refresh replaces the snapshot
+   atomically.
+3. Build one DAG per selected spec (namespace filter, shard, not deleted, not expired) in dag_id
+   order. A spec that fails to build is logged as ``spec <id>: <reason>`` and recorded in the loader
+   status (``airflow-scheduler status``); every other DAG still loads.
+
+On a worker that runs one task (Airflow's parsing context names a dag_id), only that spec is read
+(one seek into the snapshot, or ``store.get`` when the snapshot lacks it) and only that DAG is built.
+
+Deleted specs drop out with the refresh. Expired specs drop out ``EXPIRY_GRACE`` (1 day, so a last
+run can finish) after their ``end_date``. A ``@once`` spec is treated as finished, and drops out,
+``once_retention`` (default 7 days) after its ``start_date``: the DAG processor cannot read run
+history at parse time on Airflow 3, and Airflow never runs a ``@once`` DAG twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_scheduler.factory.snapshot import (
+    Record,
+    Snapshot,
+    SnapshotError,
+    read_snapshot,
+    snapshot_path,
+    write_snapshot,
+)
+from airflow_provider_scheduler.factory.status import loader_key, status_path, write_status
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, MutableMapping
+    from pathlib import Path
+
+    from airflow_provider_scheduler.templates import TemplateRegistry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_REFRESH_TIMEOUT = 2.0
+DEFAULT_BOOTSTRAP_TIMEOUT = 10.0
+EXPIRY_GRACE = timedelta(days=1)
+DEFAULT_ONCE_RETENTION = timedelta(days=7)
+
+
+class RefreshTimeoutError(TimeoutError):
+    """The store did not answer within the loader's time bound."""
+
+
+class EmptyStoreError(RuntimeError):
+    """A refresh returned an empty full listing for a non-empty snapshot (suspicious; not applied)."""
+
+
+@dataclass
+class LoadResult:
+    """What one :func:`load_schedules` call did (also returned to the caller, handy in tests).
+
+    :param dag_ids: the DAGs registered in the module, in build order.
+    :param errors: spec id -> reason, for specs that could not be built.
+    :param dropped: spec id -> why it was left out (``expired``, ``once finished``).
+    :param refresh: ``ok``, ``skipped`` (worker path) or the reason the refresh failed.
+    """
+
+    store: str
+    dag_ids: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
+    refresh: str = "skipped"
+    snapshot_written_at: str | None = None
+    message: str = ""
+
+
+def run_bounded(fn: Callable[[], T], timeout: float, what: str) -> T:
+    """Run ``fn`` in a daemon thread and wait at most ``timeout`` seconds for it.
+
+    If the thread is still busy (a hung database), it is abandoned (it ends with the process) and
+    :class:`RefreshTimeoutError` is raised; exceptions of ``fn`` are re-raised.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"schedule-specs-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise RefreshTimeoutError(f"{what} did not finish within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def parsing_context_dag_id() -> str | None:
+    """The dag_id of Airflow's parsing context (set on a worker running one task), else None."""
+    try:
+        from airflow.sdk import get_parsing_context
+    except ImportError:  # Airflow 2.x
+        from airflow.utils.dag_parsing_context import get_parsing_context
+    return get_parsing_context().dag_id  # type: ignore[no-any-return]
+
+
+def shard_of(dag_id: str, count: int) -> int:
+    """The shard (0..count-1) that owns ``dag_id``: a stable hash, the same in every process."""
+    return zlib.crc32(dag_id.encode()) % count
+
+
+def _namespace_of(dag_id: str) -> str:
+    return dag_id.partition(".")[0]
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+def drop_reason(spec: Any, now: datetime, once_retention: timedelta) -> str | None:
+    """Why ``spec`` (a ScheduleSpec) no longer belongs to the DAG set, or None."""
+    end = _as_utc(spec.end_date)
+    if end is not None and now > end + EXPIRY_GRACE:
+        return f"expired (end_date {end.isoformat()} passed)"
+    schedule = spec.schedule
+    if getattr(schedule, "kind", None) == "once":
+        start = _as_utc(spec.start_date)
+        if start is not None and now > start + once_retention:
+            return (
+                f"@once finished (start_date {start.isoformat()} is more than {once_retention.days} days ago)"
+            )
+    return None
+
+
+class _Selection:
+    """Which dag_ids this loader is responsible for."""
+
+    def __init__(self, namespace: str | Iterable[str] | None, shard: tuple[int, int] | None) -> None:
+        if isinstance(namespace, str):
+            self.namespaces: frozenset[str] | None = frozenset([namespace])
+        elif namespace is None:
+            self.namespaces = None
+        else:
+            self.namespaces = frozenset(namespace)
+        if shard is not None:
+            index, count = shard
+            if not (isinstance(index, int) and isinstance(count, int) and count >= 1 and 0 <= index < count):
+                raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
+        self.shard = shard
+
+    def __contains__(self, dag_id: object) -> bool:
+        if not isinstance(dag_id, str):
+            return False
+        if self.namespaces is not None and _namespace_of(dag_id) not in self.namespaces:
+            return False
+        if self.shard is not None:
+            return shard_of(dag_id, self.shard[1]) == self.shard[0]
+        return True
+
+
+def _fetch_changes(store_uri: str, token: str | None) -> Any:
+    from airflow_provider_scheduler.store import open_store
+    from airflow_provider_scheduler.store.base import ChangeToken
+
+    store = open_store(store_uri)
+    try:
+        return store.changes(ChangeToken(token) if token else None)
+    finally:
+        store.close()
+
+
+def _fetch_one(store_uri: str, dag_id: str) -> Any:
+    from airflow_provider_scheduler.store import open_store
+
+    store = open_store(store_uri)
+    try:
+        return store.get(dag_id)
+    finally:
+        store.close()
+
+
+def merge_changes(old: Snapshot | None, store: str, changes: Any) -> tuple[Snapshot, bool]:
+    """Apply a ``ChangeSet`` to ``old``; returns the new snapshot and whether anything changed.
+
+    Paused-state flips of specs that already existed are queued in ``pause_sync`` (creation is
+    handled by ``is_paused_upon_creation``).
+    """
+    specs, token = changes[0], changes[1]
+    full = bool(getattr(changes, "full", False))
+    old_records = old.records if old is not None else {}
+    if full and old_records and not any(not s.deleted for s in specs) and old is not None and old.token:
+        # The store did not recognise our token AND is empty: most likely a different or re-created
+        # database (a wrong URI, a restore that failed), not a user who deleted everything (that
+        # arrives as incremental deletions). Keep the last known good set.
+        raise EmptyStoreError(
+            f"the store answered with an empty full listing although the snapshot holds {len(old_records)} "
+            "specs (a different or re-created database?); keeping the snapshot. Delete the snapshot file "
+            "to accept an empty store"
+        )
+    records: dict[str, Record] = {} if full else dict(old_records)
+    pause_sync = dict(old.pause_sync) if old is not None else {}
+    changed = old is None or full or str(token) != old.token
+    for stored in specs:
+        changed = True
+        previous = old_records.get(stored.id)
+        if stored.deleted:
+            records.pop(stored.id, None)
+            pause_sync.pop(stored.id, None)
+            continue
+        if previous is not None and previous.revision == stored.revision and not full:
+            continue
+        records[stored.id] = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
+        if previous is not None and previous.paused != bool(stored.paused):
+            pause_sync[stored.id] = bool(stored.paused)
+    for spec_id in list(pause_sync):
+        if spec_id not in records:
+            del pause_sync[spec_id]
+    snap = Snapshot(
+        store=store, token=str(token) if token is not None else None, records=records, pause_sync=pause_sync
+    )
+    return snap, changed
+
+
+def _spec_from_record(record: Record, registry: TemplateRegistry | None) -> Any:
+    from airflow_provider_scheduler.factory.build import spec_from_canonical
+
+    return spec_from_canonical(record.spec, registry)
+
+
+def load_schedules(
+    module_globals: MutableMapping[str, Any],
+    *,
+    store: str | None = None,
+    namespace: str | Iterable[str] | None = None,
+    shard: tuple[int, int] | None = None,
+    refresh_timeout: float | None = None,
+    bootstrap_timeout: float | None = None,
+    once_retention: timedelta = DEFAULT_ONCE_RETENTION,
+    registry: TemplateRegistry | None = None,
+    home: str | os.PathLike[str] | None = None,
+    pause_sync_conn_id: str | None = "scheduler_default",
+) -> LoadResult:
+    """Build a DAG for every selected stored spec and put it into ``module_globals``.
+
+    :param module_globals: the loader module's ``globals()``; DAGs are added under their dag_id.
+    :param store: store URI; default the ``[schedule_specs] store`` option.
+    :param namespace: load only this namespace (or these namespaces).
+    :param shard: ``(index, count)``: load only the specs whose ``zlib.crc32(dag_id) % count == index``,
+        so ``count`` loader files together load every spec exactly once.
+    :param refresh_timeout: seconds the refresh from the store may take (default 2).
+    :param bootstrap_timeout: the same when there is no snapshot yet (default 10; a full read).
+    :param once_retention: how long after its start_date a ``@once`` spec is kept.
+    :param registry: task-template registry (default: the configured default registry).
+    :param home: folder holding ``schedule_specs_snapshot/`` (default ``$AIRFLOW_HOME``).
+    :param pause_sync_conn_id: connection (type ``scheduler``) through which a pause/resume done in the
+        store is applied to an existing DAG; None disables it.
+    :return: a :class:`LoadResult` describing what was loaded (the DAGs are in ``module_globals``).
+    """
+    started = time.monotonic()
+    selection = _Selection(namespace, shard)
+    if store is None or not str(store).strip():
+        from airflow_provider_scheduler.store.uri import default_store_uri
+
+        store = default_store_uri()
+    from airflow_provider_scheduler.store.uri import redact_uri
+
+    shown = redact_uri(store)
+    path = snapshot_path(store, home)
+    result = LoadResult(store=shown)
+    if registry is None:
+        from airflow_provider_scheduler.templates import default_registry
+
+        registry = default_registry()
+
+    target = parsing_context_dag_id()
+    if target is not None:
+        _load_one(module_globals, target, selection, store, path, registry, result, refresh_timeout)
+        return result
+
+    try:
+        snap = read_snapshot(path)
+    except (OSError, SnapshotError) as exc:
+        log.warning("Ignoring the spec snapshot %s: %s", path, exc)
+        snap = None
+
+    timeout = (
+        (refresh_timeout if refresh_timeout is not None else DEFAULT_REFRESH_TIMEOUT)
+        if snap is not None
+        else (bootstrap_timeout if bootstrap_timeout is not None else DEFAULT_BOOTSTRAP_TIMEOUT)
+    )
+    token = snap.token if snap is not None else None
+    try:
+        changes = run_bounded(lambda: _fetch_changes(store, token), timeout, "refresh")
+        merged, changed = merge_changes(snap, shown, changes)
+    except Exception as exc:
+        reason = _describe(exc)
+        result.refresh = f"failed: {reason}"
+        if snap is not None:
+            log.warning(
+                "Spec store %s unreachable (%s); keeping the last known good snapshot of %s (%d specs)",
+                shown,
+                reason,
+                snap.written_at,
+                len(snap.records),
+            )
+        else:
+            result.message = (
+                f"no DAGs loaded: there is no snapshot of the spec store {shown} yet and the store "
+                f"cannot be read ({reason})"
+            )
+            log.error("%s", result.message)
+    else:
+        snap = merged
+        if snap.pause_sync and pause_sync_conn_id:
+            _sync_pauses(snap, pause_sync_conn_id, timeout)
+            changed = True
+        if changed:
+            try:
+                write_snapshot(path, snap)
+            except OSError as exc:
+                log.warning("Could not write the spec snapshot %s: %s", path, exc)
+        result.refresh = "ok"
+
+    if snap is not None:
+        result.snapshot_written_at = snap.written_at
+        _build_all(module_globals, snap, selection, registry, once_retention, result)
+        if not result.message:
+            result.message = f"{len(result.dag_ids)} DAGs loaded from {len(snap.records)} stored specs"
+
+    _record_status(module_globals, store, namespace, shard, home, result, time.monotonic() - started)
+    return result
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _build_one(
+    module_globals: MutableMapping[str, Any],
+    record: Record,
+    registry: Any,
+    result: LoadResult,
+    now: datetime | None,
+    once_retention: timedelta,
+) -> None:
+    from airflow_provider_scheduler.factory.build import build_dag
+
+    dag_id = record.id
+    try:
+        spec = _spec_from_record(record, registry)
+        if now is not None:
+            reason = drop_reason(spec, now, once_retention)
+            if reason is not None:
+                result.dropped[dag_id] = reason
+                return
+        if dag_id in module_globals:
+            raise ValueError(f"the loader module already defines {dag_id!r}; the spec was not loaded")
+        dag = build_dag(spec, registry)
+    except Exception as exc:
+        reason = _describe(exc)
+        result.errors[dag_id] = reason
+        log.error("spec %s: %s", dag_id, reason)
+        warnings.warn(f"spec {dag_id}: {reason}", stacklevel=2)
+        return
+    module_globals[dag_id] = dag
+    result.dag_ids.append(dag_id)
+
+
+def _build_all(
+    module_globals: MutableMapping[str, Any],
+    snap: Snapshot,
+    selection: _Selection,
+    registry: Any,
+    once_retention: timedelta,
+    result: LoadResult,
+) -> None:
+    now = datetime.now(UTC)
+    for dag_id in sorted(snap.records):
+        if dag_id in selection:
+            _build_one(module_globals, snap.records[dag_id], registry, result, now, once_retention)
+
+
+def _load_one(
+    module_globals: MutableMapping[str, Any],
+    dag_id: str,
+    selection: _Selection,
+    store: str,
+    path: Path,
+    registry: Any,
+    result: LoadResult,
+    refresh_timeout: float | None,
+) -> None:
+    """Worker path: build only ``dag_id`` (snapshot first: it is what the dag processor built from)."""
+    if dag_id not in selection:
+        result.message = f"parsing context is {dag_id}, which this loader does not own"
+        return
+    record = None
+    try:
+        snap = read_snapshot(path, only=[dag_id])
+        record = snap.records.get(dag_id) if snap is not None else None
+    except (OSError, SnapshotError) as exc:
+        log.warning("Ignoring the spec snapshot %s: %s", path, exc)
+    if record is None:
+        timeout = refresh_timeout if refresh_timeout is not None else DEFAULT_REFRESH_TIMEOUT
+        try:
+            stored = run_bounded(lambda: _fetch_one(store, dag_id), timeout, "get")
+        except Exception as exc:
+            result.refresh = f"failed: {_describe(exc)}"
+            log.warning(
+                "spec %s: not in the snapshot and the store is unreachable (%s)", dag_id, result.refresh
+            )
+            return
+        if stored is None or stored.deleted:
+            result.message = f"spec {dag_id} is not in the store"
+            return
+        record = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
+        result.refresh = "ok"
+    # No expiry check here: a task of a run that already started must still find its DAG.
+    _build_one(module_globals, record, registry, result, None, DEFAULT_ONCE_RETENTION)
+
+
+def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
+    """Apply pause/resume flips done in the store to the existing DAGs through the Airflow REST API.
+
+    ``is_paused_upon_creation`` only acts when Airflow first sees a DAG, so a spec paused (or resumed)
+    later is pushed with ``SchedulerHook.set_dag_paused`` (connection ``conn_id``). Flips that cannot be
+    pushed now (no connection, API down) stay queued in the snapshot and are retried on the next parse.
+    """
+    pending = dict(snap.pause_sync)
+
+    def push() -> list[str]:
+        from airflow_provider_scheduler.hooks.scheduler import SchedulerHook, SchedulerNotFoundError
+
+        hook = SchedulerHook(scheduler_conn_id=conn_id)
+        done = []
+        for dag_id, paused in sorted(pending.items()):
+            # A DAG Airflow has not created yet gets the state from is_paused_upon_creation.
+            with contextlib.suppress(SchedulerNotFoundError):
+                hook.set_dag_paused(dag_id, paused)
+            done.append(dag_id)
+        return done
+
+    try:
+        done = run_bounded(push, timeout, "pause-sync")
+    except Exception as exc:
+        log.warning(
+            "Could not apply %d pause/resume change(s) from the spec store to Airflow yet (%s); will retry",
+            len(pending),
+            _describe(exc),
+        )
+        return
+    for dag_id in done:
+        snap.pause_sync.pop(dag_id, None)
+        log.info("spec %s: DAG %s in Airflow", dag_id, "paused" if pending[dag_id] else "resumed")
+
+
+def _record_status(
+    module_globals: MutableMapping[str, Any],
+    store: str,
+    namespace: Any,
+    shard: Any,
+    home: Any,
+    result: LoadResult,
+    seconds: float,
+) -> None:
+    loader_file = module_globals.get("__file__")
+    ns = sorted(namespace) if namespace is not None and not isinstance(namespace, str) else namespace
+    status = {
+        "loader": loader_file,
+        "namespace": ns,
+        "shard": list(shard) if shard is not None else None,
+        "store": result.store,
+        "parsed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "refresh": result.refresh,
+        "snapshot_written_at": result.snapshot_written_at,
+        "loaded": len(result.dag_ids),
+        "dag_ids": result.dag_ids,
+        "errors": dict(sorted(result.errors.items())),
+        "dropped": dict(sorted(result.dropped.items())),
+        "message": result.message,
+    }
+    try:
+        write_status(status_path(store, loader_key(loader_file, ns, status["shard"]), home), status)
+    except OSError as exc:
+        log.warning("Could not write the loader status: %s", exc)

@@ -1,0 +1,220 @@
+"""The loader's local snapshot of a spec store: one file per store, written atomically.
+
+Where: ``$AIRFLOW_HOME/schedule_specs_snapshot/<key>.snapshot`` where ``<key>`` is a hash of the store
+URI with its password removed (so no secret is derivable from the file name).
+
+Format (UTF-8, JSON lines, version 1)::
+
+    {"format": 1, "store": "<uri, password hidden>", "token": "<change token>", "written_at": "...",
+     "index": {"<dag_id>": [offset, length, revision, paused], ...}, "pause_sync": {...}}\\n
+    {"id": "<dag_id>", "revision": 3, "paused": false, "spec": {<canonical spec>}}\\n
+    ...
+
+The first line is the header; ``offset``/``length`` locate each record's line in the bytes after
+the header. A worker that runs one task reads the header and seeks to that one record, so its cost
+does not grow with the number of specs; the dag processor reads the body once. Records hold the
+canonical, already-validated spec dicts the store returned (``ScheduleStore.changes``), so the loader
+can build from them without re-validating.
+
+The file is replaced with ``os.replace`` from a temporary file in the same directory: a reader sees
+the old or the new snapshot, never half of one. Concurrent writers (several loader files, shards)
+each write a complete, self-consistent snapshot; the last one wins, and a snapshot with an older
+token only means the next refresh asks the store for a few more changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+FORMAT = 1
+SNAPSHOT_DIR_NAME = "schedule_specs_snapshot"
+
+
+class SnapshotError(Exception):
+    """The snapshot file exists but cannot be used (corrupt, other format)."""
+
+
+def airflow_home() -> Path:
+    """``$AIRFLOW_HOME`` (default ``~/airflow``) without importing Airflow."""
+    return Path(os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow"))
+
+
+def store_key(store_uri: str) -> str:
+    """A stable file-name key for ``store_uri``: sha256 of the URI with its password hidden."""
+    from airflow_provider_scheduler.store.uri import redact_uri
+
+    return hashlib.sha256(redact_uri(store_uri).encode()).hexdigest()[:20]
+
+
+def snapshot_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding snapshots and loader status files."""
+    return Path(home) / SNAPSHOT_DIR_NAME if home is not None else airflow_home() / SNAPSHOT_DIR_NAME
+
+
+def snapshot_path(store_uri: str, home: str | os.PathLike[str] | None = None) -> Path:
+    """The snapshot file of ``store_uri`` under ``home`` (default ``$AIRFLOW_HOME``)."""
+    return snapshot_dir(home) / f"{store_key(store_uri)}.snapshot"
+
+
+@dataclass
+class Record:
+    """One spec in a snapshot: its raw JSON line (bytes, without newline) and index data.
+
+    ``spec`` is decoded lazily from ``raw`` so unchanged records are rewritten without a decode.
+    """
+
+    id: str
+    revision: int
+    paused: bool
+    raw: bytes
+
+    def decode(self) -> dict[str, Any]:
+        """The record's JSON object (``id``, ``revision``, ``paused``, ``spec``)."""
+        data = json.loads(self.raw)
+        if not isinstance(data, dict) or data.get("id") != self.id:
+            raise SnapshotError(f"record of {self.id} is corrupt")
+        return data
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.decode()["spec"]  # type: ignore[no-any-return]
+
+    @classmethod
+    def make(cls, spec_id: str, revision: int, paused: bool, spec: dict[str, Any]) -> Record:
+        raw = json.dumps(
+            {"id": spec_id, "revision": revision, "paused": paused, "spec": spec},
+            separators=(",", ":"),
+            ensure_ascii=True,  # no raw newlines or odd line separators inside a record line
+        ).encode()
+        return cls(spec_id, revision, paused, raw)
+
+
+@dataclass
+class Snapshot:
+    """The specs of one store as of ``token``.
+
+    :param store: the store URI with its password hidden.
+    :param token: the store's change token this snapshot is current to (None: never refreshed).
+    :param records: spec id -> record, in id order when written.
+    :param pause_sync: spec id -> paused state not yet pushed to Airflow (see the loader).
+    :param written_at: when the file was written (ISO-8601 UTC), informational.
+    """
+
+    store: str
+    token: str | None = None
+    records: dict[str, Record] = field(default_factory=dict)
+    pause_sync: dict[str, bool] = field(default_factory=dict)
+    written_at: str | None = None
+
+    def ids(self) -> list[str]:
+        return sorted(self.records)
+
+
+def _header(snapshot: Snapshot, index: dict[str, list[Any]]) -> bytes:
+    header = {
+        "format": FORMAT,
+        "store": snapshot.store,
+        "token": snapshot.token,
+        "written_at": snapshot.written_at,
+        "pause_sync": snapshot.pause_sync,
+        "index": index,
+    }
+    return json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+
+
+def write_snapshot(path: Path, snapshot: Snapshot) -> None:
+    """Write ``snapshot`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.written_at = datetime.now(UTC).isoformat(timespec="seconds")
+    index: dict[str, list[Any]] = {}
+    chunks: list[bytes] = []
+    offset = 0
+    for spec_id in sorted(snapshot.records):
+        rec = snapshot.records[spec_id]
+        index[spec_id] = [offset, len(rec.raw), rec.revision, rec.paused]
+        chunks.append(rec.raw)
+        chunks.append(b"\n")
+        offset += len(rec.raw) + 1
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_header(snapshot, index))
+            f.write(b"".join(chunks))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_header(f: Any, path: Path) -> dict[str, Any]:
+    line = f.readline()
+    try:
+        header = json.loads(line)
+    except ValueError as exc:
+        raise SnapshotError(f"snapshot {path} is corrupt (header: {exc})") from None
+    if (
+        not isinstance(header, dict)
+        or header.get("format") != FORMAT
+        or not isinstance(header.get("index"), dict)
+    ):
+        raise SnapshotError(f"snapshot {path} has an unknown format; it will be rebuilt from the store")
+    return header
+
+
+def read_snapshot(path: Path, only: Iterable[str] | None = None) -> Snapshot | None:
+    """Read the snapshot at ``path``; None when it does not exist.
+
+    :param only: read just these spec ids (seeking to each record; cost independent of the total).
+    :raises SnapshotError: the file is corrupt or of another format.
+    """
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        return None
+    with f:
+        header = _read_header(f, path)
+        body_start = f.tell()
+        index: dict[str, list[Any]] = header["index"]
+        snap = Snapshot(
+            store=str(header.get("store") or ""),
+            token=header.get("token"),
+            pause_sync=dict(header.get("pause_sync") or {}),
+            written_at=header.get("written_at"),
+        )
+        try:
+            if only is not None:
+                for spec_id in only:
+                    entry = index.get(spec_id)
+                    if entry is None:
+                        continue
+                    offset, length, revision, paused = entry
+                    f.seek(body_start + offset)
+                    snap.records[spec_id] = Record(spec_id, revision, paused, f.read(length))
+            else:
+                body = f.read()
+                for spec_id, (offset, length, revision, paused) in index.items():
+                    snap.records[spec_id] = Record(spec_id, revision, paused, body[offset : offset + length])
+        except (TypeError, ValueError) as exc:
+            raise SnapshotError(f"snapshot {path} is corrupt (index: {exc})") from None
+    return snap
+
+
+def iter_snapshots(home: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Every snapshot file under ``home``'s snapshot folder."""
+    folder = snapshot_dir(home)
+    if folder.is_dir():
+        yield from sorted(folder.glob("*.snapshot"))

@@ -1,0 +1,64 @@
+"""What each loader file did on its last parse, readable by admins (``airflow-scheduler status``).
+
+A loader cannot raise an import error for one bad spec without dropping every other DAG of its file,
+so it records per-spec problems here (and logs ``spec <id>: <reason>``). One JSON file per loader
+file (and namespace/shard), next to the snapshot:
+``$AIRFLOW_HOME/schedule_specs_snapshot/<store key>.status.<loader key>.json``, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.factory.snapshot import snapshot_dir, store_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+def loader_key(loader_file: str | None, namespace: Any, shard: Any) -> str:
+    """A stable key for one loader: its file, namespace filter and shard."""
+    text = json.dumps([loader_file, namespace, shard], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def status_path(store_uri: str, key: str, home: str | os.PathLike[str] | None = None) -> Path:
+    return snapshot_dir(home) / f"{store_key(store_uri)}.status.{key}.json"
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    """Write one loader's status atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(status, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_statuses(
+    store_uri: str | None = None, home: str | os.PathLike[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The status of every loader (of ``store_uri`` only, when given), oldest file name first."""
+    folder = snapshot_dir(home)
+    if not folder.is_dir():
+        return
+    pattern = f"{store_key(store_uri)}.status.*.json" if store_uri else "*.status.*.json"
+    for path in sorted(folder.glob(pattern)):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            data["status_file"] = str(path)
+            yield data

@@ -1,0 +1,432 @@
+"""Parse-time benchmark of the DAG factory against a hand-written loop and dag-factory 1.1.0.
+
+For each N (default 100, 1,000 and 10,000) it writes N equivalent schedules (cron schedule,
+default_args with retries, 4 tasks in a diamond) in three forms and parses each DAG file through
+Airflow's own ``DagBag`` in FRESH Python processes (one process per repetition):
+
+- (a) this provider: a SQLite spec store holding N specs and the two-line loader file
+  (``load_schedules(globals(), store=...)``). One untimed warm-up parse writes the local snapshot;
+  every timed parse then does what the dag processor does on each pass: read the snapshot, refresh it
+  incrementally from the store ("changed since"), build the DAGs.
+- (b) a hand-written Python loop that builds the same DAGs from a JSON list (what a platform
+  engineer would write without any framework).
+- (c) dag-factory 1.1.0 (``load_yaml_dags``) on one YAML file describing the same DAGs. dag-factory
+  is NOT a dependency of this project: install it into the benchmark's venv
+  (``pip install dag-factory==1.1.0``); without it the benchmark prints a note and skips (c).
+
+Each process imports Airflow and ``DagBag`` first; only the ``DagBag(file)`` call is timed (it
+includes importing this provider for (a) and dag-factory for (c)). Printed per N and variant:
+min and median seconds over ``--repeat`` runs, ms per DAG, peak RSS of the child
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at its end), and the ratios a/b and c/a.
+
+Then, for the largest N:
+
+- worker path: the loader file parsed with Airflow's parsing context set to one dag_id/task_id
+  (the ``_AIRFLOW_PARSING_CONTEXT_DAG_ID`` / ``_AIRFLOW_PARSING_CONTEXT_TASK_ID`` environment
+  variables that ``airflow.sdk.get_parsing_context()`` reads, as the task runner sets them);
+- store down: the same snapshot, but the loader points at a PostgreSQL URI whose port is closed
+  (connection refused), and at a server that accepts the connection but never answers (a hung
+  database; the refresh time bound must cut it).
+
+Targets (issue 5): a/b <= 1.15 at N=1,000 and 10,000; c/a >= 4; worker path < 100 ms after
+imports; store down adds < 1 s. Figures are noisy on a shared machine: read the ratios.
+
+Run: ``.venvs/af33/bin/python benchmarks/parse.py`` (several minutes) or smaller:
+``.venvs/af33/bin/python benchmarks/parse.py --sizes 100,1000 --repeat 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Runs inside each fresh child process: import Airflow and DagBag (untimed), time DagBag(file).
+CHILD = r"""
+import json, os, resource, sys, time
+try:
+    from airflow.dag_processing.dagbag import DagBag
+    kwargs = {}
+except ImportError:  # Airflow 2.x
+    from airflow.models.dagbag import DagBag
+    kwargs = {"include_examples": False}
+from airflow.providers.standard.operators.empty import EmptyOperator  # noqa: F401 (shared import)
+try:
+    from airflow.sdk import DAG  # noqa: F401
+except ImportError:
+    from airflow.models.dag import DAG  # noqa: F401
+path = sys.argv[1]
+t0 = time.perf_counter()
+bag = DagBag(dag_folder=path, **kwargs)
+elapsed = time.perf_counter() - t0
+tasks = sum(len(d.tasks) for d in bag.dags.values())
+print("@@RESULT@@" + json.dumps({
+    "seconds": elapsed,
+    "dags": len(bag.dags),
+    "tasks": tasks,
+    "import_errors": {k: v[-300:] for k, v in bag.import_errors.items()},
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
+"""
+
+HANDWRITTEN = r'''
+"""Hand-written baseline: build the benchmark DAGs from a JSON list (airflow DAG file)."""
+import json
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow.models.dag import DAG
+
+with open(SPECS_PATH) as f:
+    specs = json.load(f)
+
+for s in specs:
+    dag_id = s["namespace"] + "." + s["name"]
+    y, m, d = (int(x) for x in s["start_date"].split("-"))
+    with DAG(
+        dag_id,
+        schedule=s["schedule"],
+        start_date=pendulum.datetime(y, m, d, tz="UTC"),
+        catchup=s["catchup"],
+        default_args={"owner": s["owner"], "retries": s["defaults"]["retries"]},
+        tags=[*s["tags"], "namespace:" + s["namespace"]],
+        doc_md=s["description"],
+        is_paused_upon_creation=s["paused"],
+    ) as dag:
+        ops = {t["id"]: EmptyOperator(task_id=t["id"]) for t in s["tasks"]}
+        for t in s["tasks"]:
+            for up in t.get("depends_on", ()):
+                ops[up] >> ops[t["id"]]
+    globals()[dag_id] = dag
+'''
+
+DAGFACTORY_LOADER = """
+# airflow DAG file for dag-factory
+from dagfactory import load_yaml_dags
+
+load_yaml_dags(globals_dict=globals(), config_filepath=CONFIG_PATH)
+"""
+
+LOADER = """
+# airflow DAG file: the provider's two-line loader
+from airflow_provider_scheduler.factory import load_schedules
+
+load_schedules(globals(), store=STORE_URI)
+"""
+
+TASKS = ("extract", "left", "right", "load")
+
+
+def bench_spec(i: int) -> dict[str, Any]:
+    """The i-th benchmark schedule: cron, retries in defaults, 4 tasks in a diamond."""
+    return {
+        "version": 1,
+        "namespace": "bench",
+        "name": f"s{i:05d}",
+        "description": f"Benchmark schedule {i}",
+        "owner": "bench",
+        "tags": ["bench"],
+        "paused": False,
+        "schedule": f"{i % 60} {i % 24} * * *",
+        "start_date": "2026-01-01",
+        "catchup": False,
+        "defaults": {"retries": 2},
+        "tasks": [
+            {"id": "extract", "template": "empty"},
+            {"id": "left", "template": "empty", "depends_on": ["extract"]},
+            {"id": "right", "template": "empty", "depends_on": ["extract"]},
+            {"id": "load", "template": "empty", "depends_on": ["left", "right"]},
+        ],
+    }
+
+
+def dagfactory_yaml(specs: list[dict[str, Any]]) -> str:
+    """The same DAGs as one dag-factory 1.x YAML document."""
+    import yaml
+
+    empty = "airflow.providers.standard.operators.empty.EmptyOperator"
+    doc: dict[str, Any] = {}
+    for s in specs:
+        doc[f"{s['namespace']}.{s['name']}"] = {
+            "default_args": {
+                "owner": s["owner"],
+                "retries": s["defaults"]["retries"],
+                "start_date": s["start_date"],
+            },
+            "schedule": s["schedule"],
+            "catchup": s["catchup"],
+            "description": s["description"],
+            "tags": [*s["tags"], "namespace:" + s["namespace"]],
+            "is_paused_upon_creation": s["paused"],
+            "tasks": [
+                {
+                    "task_id": t["id"],
+                    "operator": empty,
+                    **({"dependencies": t["depends_on"]} if "depends_on" in t else {}),
+                }
+                for t in s["tasks"]
+            ],
+        }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+@dataclass
+class Result:
+    seconds: list[float]
+    dags: int
+    tasks: int
+    maxrss_kb: int
+    errors: dict[str, str]
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "0",  # 10,000 DAGs via dag-factory take > 30 s
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def parse_once(python: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [python, "-c", CHILD, str(path)], env=env, capture_output=True, text=True, check=False
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@RESULT@@"):
+            return json.loads(line[len("@@RESULT@@") :])  # type: ignore[no-any-return]
+    raise RuntimeError(f"parsing {path} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def measure(python: str, path: Path, env: dict[str, str], repeat: int, expect_dags: int) -> Result:
+    runs = [parse_once(python, path, env) for _ in range(repeat)]
+    for run in runs:
+        if run["import_errors"] or run["dags"] != expect_dags:
+            raise RuntimeError(
+                f"{path}: expected {expect_dags} DAGs, got {run['dags']}; "
+                f"import errors: {run['import_errors']}"
+            )
+    return Result(
+        seconds=[r["seconds"] for r in runs],
+        dags=runs[0]["dags"],
+        tasks=runs[0]["tasks"],
+        maxrss_kb=max(r["maxrss_kb"] for r in runs),
+        errors=runs[0]["import_errors"],
+    )
+
+
+def write_file(path: Path, template: str, **constants: str) -> Path:
+    """Write a DAG file; constants are inserted as Python literals (repr), never as code."""
+    head = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
+    text = textwrap.dedent(template).lstrip("\n")
+    first, _, rest = text.partition("\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if first.startswith('"""') or first.startswith("#"):
+        path.write_text(first + "\n" + head + rest)
+    else:
+        path.write_text(head + text)
+    return path
+
+
+def free_closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class HungServer:
+    """A TCP server that accepts connections and never answers (a hung database)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = int(self.sock.getsockname()[1])
+        self.conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.5)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def fmt(r: Result, n: int) -> str:
+    return (
+        f"min {r.best:8.3f} s  median {r.median:8.3f} s  {1000 * r.median / max(n, 1):6.2f} ms/DAG  "
+        f"peak RSS {r.maxrss_kb / 1024:7.1f} MB"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100,1000,10000", help="comma-separated N (default %(default)s)")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per measurement")
+    parser.add_argument("--python", default=sys.executable, help="interpreter of the Airflow venv")
+    parser.add_argument("--workdir", default=None, help="keep the generated files here (default: temp)")
+    parser.add_argument("--skip-dagfactory", action="store_true", help="do not measure (c)")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+
+    from airflow_provider_scheduler.factory.snapshot import snapshot_path
+    from airflow_provider_scheduler.store import open_store
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="parse-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    have_dagfactory = not args.skip_dagfactory and (
+        subprocess.run([args.python, "-c", "import dagfactory"], capture_output=True, check=False).returncode
+        == 0
+    )
+    airflow_version = subprocess.run(
+        [args.python, "-c", "import airflow; print(airflow.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=child_env(workdir / "home-version"),
+    ).stdout.strip()
+    print(f"Airflow {airflow_version}; {args.repeat} fresh processes per figure; workdir {workdir}")
+    if not have_dagfactory:
+        print(
+            "NOTE: dag-factory is not installed in this venv, so baseline (c) is skipped. Install it with "
+            f"`{args.python} -m pip install dag-factory==1.1.0` (benchmark only; not a project dependency)."
+        )
+    print()
+
+    last: dict[str, Any] = {}
+    summary: list[str] = []
+    for n in sizes:
+        specs = [bench_spec(i) for i in range(n)]
+        base = workdir / f"n{n}"
+        home = base / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env = child_env(home)
+
+        # (a) the provider: a SQLite store + the loader file, one warm-up parse to write the snapshot.
+        store_uri = f"sqlite:///{base / 'specs.db'}"
+        store = open_store(store_uri)
+        try:
+            if not store.list():
+                store.put_many(specs, author="benchmark")
+        finally:
+            store.close()
+        loader = write_file(base / "a" / "schedules.py", LOADER, STORE_URI=store_uri)
+        parse_once(args.python, loader, env)
+        a = measure(args.python, loader, env, args.repeat, n)
+
+        # (b) a hand-written loop over a JSON list.
+        (base / "specs.json").write_text(json.dumps(specs))
+        hand = write_file(base / "b" / "handwritten.py", HANDWRITTEN, SPECS_PATH=str(base / "specs.json"))
+        b = measure(args.python, hand, env, args.repeat, n)
+
+        print(f"N = {n:,} ({a.tasks:,} tasks)")
+        print(f"  (a) load_schedules  {fmt(a, n)}")
+        print(f"  (b) hand-written    {fmt(b, n)}")
+        line = f"N={n:>6,}: a/b = {a.median / b.median:5.2f} (min/min {a.best / b.best:5.2f})"
+        if have_dagfactory:
+            (base / "c").mkdir(parents=True, exist_ok=True)
+            (base / "c" / "dags.yml").write_text(dagfactory_yaml(specs))
+            dfl = write_file(
+                base / "c" / "dagfactory_dags.py", DAGFACTORY_LOADER, CONFIG_PATH=str(base / "c" / "dags.yml")
+            )
+            c = measure(args.python, dfl, env, args.repeat, n)
+            print(f"  (c) dag-factory     {fmt(c, n)}")
+            line += f"   c/a = {c.median / a.median:5.2f} (min/min {c.best / a.best:5.2f})"
+        print(f"  {line}")
+        print()
+        summary.append(line)
+        last = {"n": n, "home": home, "loader": loader, "store_uri": store_uri, "a": a, "base": base}
+
+    if last:
+        n, home, a = last["n"], last["home"], last["a"]
+        env = child_env(home)
+        # Worker path: the task runner sets the parsing context to the one task it runs.
+        target = f"bench.s{n // 2:05d}"
+        wenv = child_env(
+            home, {"_AIRFLOW_PARSING_CONTEXT_DAG_ID": target, "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "load"}
+        )
+        w = measure(args.python, last["loader"], wenv, args.repeat, 1)
+        print(f"Worker path (parsing context = {target}, one DAG out of {n:,}):")
+        print(f"  {fmt(w, 1)}   (target < 0.100 s)")
+        print()
+
+        # Store down: the same snapshot under the URI of a store that is unreachable / hung.
+        src = snapshot_path(last["store_uri"], home)
+        print(f"Store down (N = {n:,}, snapshot present; compare with (a) median {a.median:.3f} s):")
+        hung = HungServer()
+        try:
+            for label, uri in (
+                (
+                    "connection refused",
+                    f"postgresql+psycopg://bench:secret@127.0.0.1:{free_closed_port()}/specs",
+                ),
+                ("server never answers", f"postgresql+psycopg://bench:secret@127.0.0.1:{hung.port}/specs"),
+            ):
+                dst = snapshot_path(uri, home)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+                down = write_file(
+                    last["base"] / f"down-{hung.port if 'never' in label else 'refused'}" / "schedules.py",
+                    LOADER,
+                    STORE_URI=uri,
+                )
+                d = measure(args.python, down, env, args.repeat, n)
+                print(f"  {label:22s} {fmt(d, n)}  added {d.median - a.median:+.3f} s (target < 1 s)")
+        finally:
+            hung.close()
+        print()
+
+    print("Summary (targets: a/b <= 1.15 at N >= 1,000; c/a >= 4):")
+    for line in summary:
+        print("  " + line)
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
