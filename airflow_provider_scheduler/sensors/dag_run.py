@@ -158,7 +158,9 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         watch = self._watch
         self.log.info("Poking for %s", outcome.describe_run(self.external_dag_id, watch.run_id))
         event = watch.observe(lambda: self._find_run(hook), hook.ui_url_for_run)
-        if event is None and self._deadline is not None and time.monotonic() >= self._deadline:
+        # A small margin so this deadline (whose message names the last state) always fires before
+        # the base class's own timeout check, which runs right after a poke returning False.
+        if event is None and self._deadline is not None and time.monotonic() >= self._deadline - 0.05:
             event = watch.timeout()
         if event is None:
             if watch.last_error:
@@ -185,12 +187,13 @@ class SchedulerDagRunSensor(BaseSensorOperator):
                 return run
         return None
 
-    def _finish(self, event: dict[str, Any]) -> str | None:
+    def _finish(self, event: dict[str, Any], *, soft_fail_api_errors: bool = True) -> str | None:
         """Return the run id for a success event; raise what the task ends with otherwise.
 
-        With ``soft_fail`` an API error becomes a skip here (Airflow's poke loop already turns
-        ``AirflowFailException`` / ``AirflowSensorTimeout`` into a skip, and its deferral path turns
-        every ``AirflowException`` into one), so both modes skip on the same failures.
+        Airflow's poke loop turns ``AirflowFailException`` / ``AirflowSensorTimeout`` into a skip under
+        ``soft_fail``, and its deferral path (``resume_execution``) turns every ``AirflowException``
+        into one. So in poke mode an API error becomes a skip here too, and both modes skip on the
+        same failures with the same cause.
         """
         from airflow.providers.common.compat.sdk import AirflowSkipException
 
@@ -199,12 +202,15 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         try:
             result = outcome.raise_for_event(event)
         except SchedulerApiError as exc:
-            if self.soft_fail:
+            if self.soft_fail and soft_fail_api_errors:
                 raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
             raise
         self.log.info("%s", result["message"])
         return result.get("run_id")
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str | None:
-        """Resume after the trigger fired: the same result / error as the poke path."""
-        return self._finish(event)  # type: ignore[arg-type]  # raise_for_event rejects a None event
+        """Resume after the trigger fired: the same result / error as the poke path.
+
+        ``soft_fail`` is applied by Airflow's ``resume_execution`` around this method.
+        """
+        return self._finish(event, soft_fail_api_errors=False)  # type: ignore[arg-type]

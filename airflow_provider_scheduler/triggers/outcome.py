@@ -112,7 +112,10 @@ def timeout_event(
     last_error: str | None = None,
 ) -> dict[str, Any]:
     """The event for a wait that reached its deadline (the last state and last transient error named)."""
-    seen = f"last state seen: {state!r}" if run_id is not None else "no run found yet"
+    if state is not None:
+        seen = f"last state seen: {state!r}"
+    else:
+        seen = "no run found yet" if run_id is None else "its state could not be read yet"
     message = f"Timed out waiting for {describe_run(dag_id, run_id)} to reach {list(allowed_states)}; {seen}."
     if state == "queued":
         message += " A run that stays queued often means the DAG is paused."
