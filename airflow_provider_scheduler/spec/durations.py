@@ -1,0 +1,91 @@
+"""A small, strict ISO-8601 duration parser (no new dependency).
+
+Accepted: ``PnW`` or ``P[nD][T[nH][nM][nS]]`` with whole numbers, e.g. ``PT5M``, ``PT1H30M``, ``P1D``,
+``P2W``. Years and months are refused because their length varies (use a cron schedule for monthly
+runs); so are fractions, signs and empty durations such as ``P`` or ``PT``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?)"
+)
+_MAX_DAYS = 3660  # ten years; anything longer is a typo
+
+
+class DurationError(ValueError):
+    """The text is not a duration this parser accepts; the message says why."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 duration such as ``PT1H30M`` into a :class:`~datetime.timedelta`.
+
+    :param text: the duration text.
+    :raises DurationError: with a plain-language message when the text is not accepted.
+    """
+    hint = "an ISO-8601 duration such as PT30M, PT4H, P1D or P1DT12H"
+    if not isinstance(text, str):
+        raise DurationError(f"must be {hint}")
+    match = _DURATION.fullmatch(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        if re.fullmatch(r"P.*\d+[.,]\d+.*", text):
+            raise DurationError(f"{text!r} is not a valid duration: use whole numbers, e.g. PT90S not PT1.5M")
+        if text[:1] in ("-", "+"):
+            raise DurationError(f"{text!r} is not a valid duration: durations cannot be negative")
+        raise DurationError(f"{text!r} is not {hint}")
+    parts = match.groupdict()
+    if parts["years"] or parts["months"]:
+        raise DurationError(
+            f"{text!r} uses years or months, whose length varies; use days (P30D) or a cron schedule"
+        )
+    if match.group(0) == "P" or all(v is None for v in parts.values()):
+        raise DurationError(f"{text!r} is not {hint}")
+    days = int(parts["weeks"] or 0) * 7 + int(parts["days"] or 0)
+    hours, minutes, seconds = (int(parts[k] or 0) for k in ("hours", "minutes", "seconds"))
+    if (
+        days > _MAX_DAYS
+        or hours > _MAX_DAYS * 24
+        or minutes > _MAX_DAYS * 1440
+        or seconds > _MAX_DAYS * 86400
+    ):
+        raise DurationError(f"{text!r} is longer than ten years")
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a non-negative timedelta as the canonical ISO-8601 duration (``P1DT2H``, ``PT0S``)."""
+    total = int(value.total_seconds())
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    out = "P"
+    if days:
+        out += f"{days}D"
+    time = ""
+    if hours:
+        time += f"{hours}H"
+    if minutes:
+        time += f"{minutes}M"
+    if seconds:
+        time += f"{seconds}S"
+    if time:
+        out += "T" + time
+    return out if out != "P" else "PT0S"
+
+
+def human_duration(value: timedelta) -> str:
+    """Say a duration in words for messages (``5 minutes``, ``1 hour 30 minutes``)."""
+    total = int(value.total_seconds())
+    if total <= 0:
+        return "0 seconds"
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    words = []
+    for name, size in units:
+        n, total = divmod(total, size)
+        if n:
+            words.append(f"{n} {name}{'s' if n != 1 else ''}")
+    return " ".join(words)

@@ -1,0 +1,282 @@
+"""Check Jinja in user strings: only a safe set of names may be referenced.
+
+A spec's strings are rendered by Airflow's (unsandboxed) Jinja environment at run time, where the
+context also holds ``conn``, ``var``, ``macros``, ``ti`` ... . A spec must not be able to read
+secrets or reach Python objects through them, so every templated string is parsed with jinja2 and its
+syntax tree is checked against an allow-list:
+
+* names: ``params``, ``ds``, ``ds_nodash``, ``logical_date``, ``data_interval_start``,
+  ``data_interval_end``, ``run_id`` and ``dag_run.conf``;
+* attribute / item access below ``params``, ``dag_run.conf`` and the three dates (never a name that
+  starts with ``_``, never a computed key);
+* calls: only ``strftime`` / ``isoformat`` on the dates, with literal arguments;
+* filters from a short list (``default``, ``upper``, ``tojson``, ...) with literal arguments;
+* ``{% if %}`` blocks, literals, comparisons, ``and``/``or``/``not``, ``+``/``-`` and ``~``.
+
+Everything else (``{% set %}``, ``{% import %}``, ``{% for %}``, macros, other names, ...) is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+SAFE_NAMES = frozenset(
+    {
+        "params",
+        "ds",
+        "ds_nodash",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "run_id",
+        "dag_run",
+    }
+)
+_DATE_NAMES = frozenset({"logical_date", "data_interval_start", "data_interval_end"})
+_STRING_NAMES = frozenset({"ds", "ds_nodash", "run_id"})
+_DATE_METHODS = frozenset({"strftime", "isoformat"})
+SAFE_FILTERS = frozenset(
+    {
+        "default",
+        "d",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "string",
+        "int",
+        "float",
+        "round",
+        "abs",
+        "length",
+        "tojson",
+        "join",
+        "replace",
+        "first",
+        "last",
+        "truncate",
+        "urlencode",
+        "ds",
+        "ds_nodash",
+        "ts",
+        "ts_nodash",
+    }
+)
+_ALLOWED_LIST = (
+    "params.*, ds, ds_nodash, logical_date, data_interval_start, data_interval_end, run_id, dag_run.conf"
+)
+
+
+def has_template(text: str) -> bool:
+    """Whether ``text`` contains Jinja markup at all (cheap pre-check)."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@functools.lru_cache(maxsize=8192)
+def check_template(text: str) -> str | None:
+    """Return why ``text`` is not an allowed template, or None when it is allowed (or has no Jinja)."""
+    if not has_template(text):
+        return None
+    import jinja2
+
+    try:
+        tree = jinja2.Environment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message} (line {exc.lineno})"
+    try:
+        _Checker().visit(tree)
+    except _Refused as exc:
+        return str(exc)
+    return None
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Checker:
+    def visit(self, node: Any) -> None:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise _Refused(_describe_refusal(node))
+        method(node)
+
+    def _children(self, node: Any) -> None:
+        for child in node.iter_child_nodes():
+            self.visit(child)
+
+    # structure
+    def visit_Template(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Output(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_TemplateData(self, node: Any) -> None:
+        return None
+
+    def visit_If(self, node: Any) -> None:
+        self._children(node)
+
+    # literals and operators
+    def visit_Const(self, node: Any) -> None:
+        return None
+
+    def visit_List(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Tuple(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Dict(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Pair(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Concat(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_CondExpr(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Compare(self, node: Any) -> None:
+        self._children(node)
+
+    def visit_Operand(self, node: Any) -> None:
+        self._children(node)
+
+    visit_And = visit_Or = visit_Not = visit_Neg = visit_Pos = visit_Add = visit_Sub = visit_Compare
+
+    def visit_Filter(self, node: Any) -> None:
+        if node.name not in SAFE_FILTERS:
+            raise _Refused(
+                f"the filter {node.name!r} is not allowed in templates; allowed filters: "
+                f"{', '.join(sorted(SAFE_FILTERS))}"
+            )
+        self._literal_args(node, f"the filter {node.name!r}")
+        if node.node is not None:
+            self.visit(node.node)
+
+    def visit_Test(self, node: Any) -> None:
+        if node.name not in ("defined", "undefined", "none", "number", "string", "sameas", "eq", "ne"):
+            raise _Refused(f"the test {node.name!r} is not allowed in templates")
+        self._literal_args(node, f"the test {node.name!r}")
+        self.visit(node.node)
+
+    def _literal_args(self, node: Any, what: str) -> None:
+        import jinja2.nodes as n
+
+        args = list(node.args) + [kw.value for kw in node.kwargs]
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise _Refused(f"{what} cannot take *args or **kwargs in templates")
+        for arg in args:
+            if not isinstance(arg, n.Const):
+                raise _Refused(f"{what} only takes literal arguments in templates")
+
+    # names
+    def visit_Name(self, node: Any) -> None:
+        if node.ctx != "load":
+            raise _Refused("assigning variables is not allowed in templates")
+        if node.name not in SAFE_NAMES:
+            raise _Refused(_name_refusal(node.name))
+        if node.name == "dag_run":
+            raise _Refused("only 'dag_run.conf' may be used from dag_run")
+
+    def visit_Getattr(self, node: Any) -> None:
+        self._access(node, node.attr)
+
+    def visit_Getitem(self, node: Any) -> None:
+        import jinja2.nodes as n
+
+        if not isinstance(node.arg, n.Const) or not isinstance(node.arg.value, (str, int)):
+            raise _Refused("only literal keys (e.g. params['region'] or list[0]) are allowed in templates")
+        self._access(node, node.arg.value)
+
+    def _access(self, node: Any, key: str | int) -> None:
+        import jinja2.nodes as n
+
+        if isinstance(key, str) and key.startswith("_"):
+            raise _Refused(f"attributes starting with '_' ({key!r}) are not allowed in templates")
+        # Find the root of the access chain.
+        chain: list[Any] = [key]
+        inner = node.node
+        while isinstance(inner, (n.Getattr, n.Getitem)):
+            if isinstance(inner, n.Getattr):
+                chain.append(inner.attr)
+            else:
+                if not isinstance(inner.arg, n.Const):
+                    raise _Refused("only literal keys (e.g. params['region']) are allowed in templates")
+                chain.append(inner.arg.value)
+            if isinstance(chain[-1], str) and chain[-1].startswith("_"):
+                raise _Refused(f"attributes starting with '_' ({chain[-1]!r}) are not allowed in templates")
+            inner = inner.node
+        if not isinstance(inner, n.Name):
+            # e.g. a filter result or a literal: check that part on its own
+            self.visit(inner)
+            return
+        chain.reverse()
+        root = inner.name
+        if root not in SAFE_NAMES:
+            raise _Refused(_name_refusal(root))
+        if root == "dag_run" and chain[0] != "conf":
+            raise _Refused(f"only 'dag_run.conf' may be used from dag_run, not 'dag_run.{chain[0]}'")
+        if root in _STRING_NAMES:
+            raise _Refused(f"'{root}' is a plain string; attribute or item access on it is not allowed")
+
+    def visit_Call(self, node: Any) -> None:
+        import jinja2.nodes as n
+
+        func = node.node
+        if (
+            isinstance(func, n.Getattr)
+            and isinstance(func.node, n.Name)
+            and func.node.name in _DATE_NAMES
+            and func.attr in _DATE_METHODS
+        ):
+            self._literal_args(node, f"{func.node.name}.{func.attr}()")
+            return
+        raise _Refused(
+            "calling functions or methods is not allowed in templates "
+            "(only logical_date.strftime(...) / .isoformat() and the data_interval_* dates)"
+        )
+
+
+def _name_refusal(name: str) -> str:
+    if name in ("conn", "var", "macros", "ti", "task_instance", "task", "dag", "conf", "inlets", "outlets"):
+        return (
+            f"'{name}' is not available in spec templates (it could expose secrets or internals); "
+            f"allowed: {_ALLOWED_LIST}"
+        )
+    return f"unknown template variable {name!r}; allowed: {_ALLOWED_LIST}"
+
+
+def _describe_refusal(node: Any) -> str:
+    kind = type(node).__name__
+    statements = {
+        "Assign": "{% set %}",
+        "AssignBlock": "{% set %}",
+        "Import": "{% import %}",
+        "FromImport": "{% from ... import %}",
+        "Include": "{% include %}",
+        "Extends": "{% extends %}",
+        "For": "{% for %}",
+        "Macro": "{% macro %}",
+        "CallBlock": "{% call %}",
+        "FilterBlock": "{% filter %}",
+        "With": "{% with %}",
+        "Block": "{% block %}",
+        "Scope": "scoped blocks",
+        "ScopedEvalContextModifier": "{% autoescape %}",
+        "EvalContextModifier": "{% autoescape %}",
+    }
+    if kind in statements:
+        return (
+            f"{statements[kind]} is not allowed in templates; only {{{{ ... }}}} expressions and {{% if %}}"
+        )
+    operators = {"Mul": "'*'", "Div": "'/'", "FloorDiv": "'//'", "Mod": "'%'", "Pow": "'**'"}
+    if kind in operators:
+        return f"the operator {operators[kind]} is not allowed in templates"
+    return f"{kind} expressions are not allowed in templates"

@@ -1,0 +1,361 @@
+"""The published JSON Schema (draft 2020-12) of a version-1 spec, including the templates' ``with`` schemas.
+
+The schema describes the shape a portal form needs; ``parse_spec`` is the authority and checks more
+(cron syntax, timezones, dependencies, cycles, Jinja, allow-lists, governance limits).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.schedule import CRON_PRESETS
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
+    from airflow_provider_scheduler.templates.registry import TemplateRegistry
+
+SCHEMA_ID = "https://github.com/airflow-provider-scheduler/schemas/schedule-spec-v1.json"
+
+_SLUG = r"^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$"
+_TASK_ID = r"^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$"
+_DURATION = r"^P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$"
+_CRON = r"^\s*(@(hourly|daily|weekly|monthly|quarterly|yearly|annually|midnight)|\S+(\s+\S+){4})\s*$"
+_DATE_OR_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$"
+
+
+def spec_json_schema(
+    registry: TemplateRegistry | None = None, policy: GovernancePolicy | None = None
+) -> dict[str, Any]:
+    """Return the JSON Schema of a spec (draft 2020-12) for the registry's enabled templates.
+
+    :param registry: templates to describe (default: ``default_registry()``).
+    :param policy: limits to publish as ``maxItems`` etc. (default: ``default_policy()``).
+    """
+    if registry is None:
+        from airflow_provider_scheduler.templates.registry import default_registry
+
+        registry = default_registry()
+    if policy is None:
+        from airflow_provider_scheduler.spec.policy import default_policy
+
+        policy = default_policy()
+    task_names = registry.allowed_names()
+    notifier_names = registry.allowed_names(notifiers=True)
+    defs: dict[str, Any] = {
+        "duration": {
+            "type": "string",
+            "pattern": _DURATION,
+            "description": "ISO-8601 duration without years/months, e.g. PT30M, PT4H, P1D, P1DT12H.",
+            "examples": ["PT5M", "PT1H", "P1D"],
+        },
+        "date": {
+            "type": "string",
+            "pattern": _DATE_OR_DATETIME,
+            "description": "A date (2026-01-01, midnight in the schedule's timezone) "
+            "or a date-time with offset.",
+            "examples": ["2026-01-01", "2026-01-01T06:00:00Z"],
+        },
+        "cron": {
+            "type": "string",
+            "pattern": _CRON,
+            "description": "Five-field cron (minute hour day-of-month month day-of-week) or a preset: "
+            + ", ".join(CRON_PRESETS),
+            "examples": ["0 6 * * 1-5", "@daily"],
+        },
+        "timezone": {
+            "type": "string",
+            "description": "IANA timezone name.",
+            "examples": ["Europe/Berlin", "UTC"],
+        },
+        "schedule": _schedule_schema(),
+        "param": _param_schema(),
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Task defaults (Airflow default_args).",
+            "properties": {
+                "retries": {"type": "integer", "minimum": 0, "maximum": policy.max_retries, "default": 0},
+                "retry_delay": {"$ref": "#/$defs/duration", "default": "PT5M"},
+                "retry_exponential_backoff": {"type": "boolean", "default": False},
+                "execution_timeout": {
+                    "anyOf": [{"$ref": "#/$defs/duration"}, {"type": "null"}],
+                    "default": None,
+                },
+            },
+        },
+        "task": _task_schema(task_names, policy),
+        "notifier": _notifier_schema(notifier_names),
+        "notify": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Notifications when a run fails or succeeds, or a task is retried.",
+            "properties": {
+                event: {
+                    "type": "array",
+                    "maxItems": 10,
+                    "items": {"$ref": "#/$defs/notifier"},
+                    "description": description,
+                }
+                for event, description in (
+                    ("on_failure", "When a DAG run fails."),
+                    ("on_success", "When a DAG run succeeds."),
+                    ("on_retry", "When a task is retried."),
+                )
+            },
+        },
+    }
+    for name in task_names:
+        template = registry.get(name)
+        assert template is not None
+        defs[f"with.{name}"] = {"description": template.description, **copy.deepcopy(template.with_schema)}
+    for name in notifier_names:
+        notifier = registry.get_notifier(name)
+        assert notifier is not None
+        defs[f"notify.with.{name}"] = {
+            "description": notifier.description,
+            **copy.deepcopy(notifier.with_schema),
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Schedule spec (version 1)",
+        "description": "A schedule spec: what runs (approved task templates), when, and how. "
+        "The dag_id is '<namespace>.<name>'.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version", "namespace", "name", "tasks"],
+        "properties": {
+            "version": {"const": 1, "description": "Spec language version."},
+            "namespace": {"type": "string", "pattern": _SLUG, "description": "Team or area (slug)."},
+            "name": {
+                "type": "string",
+                "pattern": _SLUG,
+                "description": "Schedule name, unique in the namespace (slug).",
+            },
+            "description": {"type": ["string", "null"], "maxLength": 5000, "default": None},
+            "owner": {"type": ["string", "null"], "maxLength": 200, "default": None},
+            "tags": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                "maxItems": 20,
+                "uniqueItems": True,
+                "default": [],
+            },
+            "paused": {"type": "boolean", "default": False, "description": "Create the DAG paused."},
+            "schedule": {"$ref": "#/$defs/schedule"},
+            "start_date": {
+                "anyOf": [{"$ref": "#/$defs/date"}, {"type": "null"}],
+                "default": None,
+                "description": "First date runs may happen (required for time-based schedules).",
+            },
+            "end_date": {"anyOf": [{"$ref": "#/$defs/date"}, {"type": "null"}], "default": None},
+            "catchup": {
+                "type": "boolean",
+                "default": False,
+                "description": "Run missed intervals since start_date.",
+            },
+            "max_active_runs": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": policy.max_active_runs,
+                "default": 1,
+            },
+            "dagrun_timeout": {"anyOf": [{"$ref": "#/$defs/duration"}, {"type": "null"}], "default": None},
+            "params": {
+                "type": "object",
+                "maxProperties": policy.max_params,
+                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+                "additionalProperties": {"$ref": "#/$defs/param"},
+                "default": {},
+                "description": "Run parameters (JSON-Schema typed) shown in Airflow's trigger form.",
+            },
+            "defaults": {"$ref": "#/$defs/defaults"},
+            "notify": {"$ref": "#/$defs/notify"},
+            "tasks": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": policy.max_tasks,
+                "items": {"$ref": "#/$defs/task"},
+            },
+        },
+        "$defs": defs,
+        "x-limits": policy.describe(),
+    }
+
+
+def _schedule_schema() -> dict[str, Any]:
+    return {
+        "description": "When runs happen. null = manual only.",
+        "default": None,
+        "anyOf": [
+            {"type": "null", "title": "Manual only"},
+            {"const": "@once", "title": "Once, at start_date"},
+            {"$ref": "#/$defs/cron", "title": "Cron in UTC"},
+            {
+                "title": "Cron in a timezone",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["cron", "timezone"],
+                "properties": {"cron": {"$ref": "#/$defs/cron"}, "timezone": {"$ref": "#/$defs/timezone"}},
+            },
+            {
+                "title": "Several cron times",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["crons", "timezone"],
+                "properties": {
+                    "crons": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 24,
+                        "items": {"$ref": "#/$defs/cron"},
+                    },
+                    "timezone": {"$ref": "#/$defs/timezone"},
+                },
+            },
+            {
+                "title": "Fixed interval",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["every"],
+                "properties": {
+                    "every": {"$ref": "#/$defs/duration"},
+                    "anchor": {
+                        "type": ["string", "null"],
+                        "pattern": _DATE_OR_DATETIME,
+                        "description": "Date-time the intervals are counted from.",
+                    },
+                },
+            },
+            {
+                "title": "When assets are updated",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["assets"],
+                "properties": {
+                    "assets": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 50,
+                        "uniqueItems": True,
+                        "items": {
+                            "type": "string",
+                            "pattern": r"^[a-z][a-z0-9+.\-]*://\S+$",
+                            "maxLength": 1500,
+                        },
+                    },
+                    "mode": {"enum": ["all", "any"], "default": "all"},
+                },
+            },
+        ],
+    }
+
+
+def _param_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "A JSON-Schema subset describing one param; "
+        "'default' is required for scheduled specs.",
+        "properties": {
+            "type": {
+                "anyOf": [
+                    {"enum": ["string", "integer", "number", "boolean", "array", "object", "null"]},
+                    {
+                        "type": "array",
+                        "items": {
+                            "enum": ["string", "integer", "number", "boolean", "array", "object", "null"]
+                        },
+                    },
+                ]
+            },
+            "default": {},
+            "description": {"type": "string", "maxLength": 1000},
+            "title": {"type": "string"},
+            "enum": {"type": "array"},
+            "const": {},
+            "minimum": {"type": "number"},
+            "maximum": {"type": "number"},
+            "exclusiveMinimum": {"type": "number"},
+            "exclusiveMaximum": {"type": "number"},
+            "multipleOf": {"type": "number", "exclusiveMinimum": 0},
+            "minLength": {"type": "integer", "minimum": 0},
+            "maxLength": {"type": "integer", "minimum": 0},
+            "pattern": {"type": "string"},
+            "format": {"type": "string"},
+            "items": {"type": "object"},
+            "minItems": {"type": "integer", "minimum": 0},
+            "maxItems": {"type": "integer", "minimum": 0},
+            "uniqueItems": {"type": "boolean"},
+            "examples": {"type": "array"},
+        },
+    }
+
+
+def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "template"],
+        "properties": {
+            "id": {
+                "type": "string",
+                "pattern": _TASK_ID,
+                "description": "Task id (slug, unique in the spec).",
+            },
+            "template": {"enum": names, "description": "A registered, allowed task template."},
+            "with": {"type": "object", "default": {}, "description": "Arguments of the template."},
+            "depends_on": {
+                "type": "array",
+                "items": {"type": "string", "pattern": _TASK_ID},
+                "uniqueItems": True,
+                "default": [],
+                "description": "Ids of tasks that must finish first.",
+            },
+            "retries": {"type": "integer", "minimum": 0, "maximum": policy.max_retries},
+            "execution_timeout": {"$ref": "#/$defs/duration"},
+            "trigger_rule": {
+                "enum": [
+                    "all_success",
+                    "all_failed",
+                    "all_done",
+                    "all_skipped",
+                    "one_success",
+                    "one_failed",
+                    "one_done",
+                    "none_failed",
+                    "none_failed_min_one_success",
+                    "none_skipped",
+                    "always",
+                ]
+            },
+            "role": {"enum": ["setup", "teardown"], "description": "Airflow setup/teardown task."},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"template": {"const": name}}, "required": ["template"]},
+                "then": {"properties": {"with": {"$ref": f"#/$defs/with.{name}"}}},
+            }
+            for name in names
+        ],
+    }
+
+
+def _notifier_schema(names: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["template"],
+        "properties": {
+            "template": {"enum": names, "description": "A registered, allowed notification template."},
+            "with": {"type": "object", "default": {}},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"template": {"const": name}}, "required": ["template"]},
+                "then": {"properties": {"with": {"$ref": f"#/$defs/notify.with.{name}"}}},
+            }
+            for name in names
+        ],
+    }

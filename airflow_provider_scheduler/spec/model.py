@@ -1,0 +1,288 @@
+"""The immutable spec model (version 1): :class:`ScheduleSpec` and its parts.
+
+Objects are built by :func:`~airflow_provider_scheduler.spec.parse_spec`; ``to_dict()`` returns the
+canonical JSON-able form that ``parse_spec`` accepts back unchanged (``parse_spec(s.to_dict()) == s``).
+Mappings inside the model are read-only (``types.MappingProxyType``) and lists are tuples; ``to_dict()``
+and :meth:`TaskSpec.with_dict` return fresh plain ``dict`` / ``list`` copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.durations import format_duration
+from airflow_provider_scheduler.spec.schedule import EverySchedule, Schedule
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
+    from airflow_provider_scheduler.templates.registry import TemplateRegistry
+
+SPEC_VERSION = 1
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def freeze(value: Any) -> Any:
+    """Return a read-only deep copy of JSON-like data (dict -> mappingproxy, list -> tuple)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Return a plain, mutable deep copy of frozen data (mappingproxy -> dict, tuple -> list)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
+
+
+def _date_to_json(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Task defaults of a spec (Airflow ``default_args``).
+
+    :param retries: how often a failed task is retried.
+    :param retry_delay: wait between retries.
+    :param retry_exponential_backoff: double the wait after each retry.
+    :param execution_timeout: a task running longer than this fails (None: no limit).
+    """
+
+    retries: int = 0
+    retry_delay: timedelta = timedelta(minutes=5)
+    retry_exponential_backoff: bool = False
+    execution_timeout: timedelta | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "retries": self.retries,
+            "retry_delay": format_duration(self.retry_delay),
+            "retry_exponential_backoff": self.retry_exponential_backoff,
+            "execution_timeout": None
+            if self.execution_timeout is None
+            else format_duration(self.execution_timeout),
+        }
+
+    def to_default_args(self) -> dict[str, Any]:
+        """The values as Airflow ``default_args`` (timedelta objects)."""
+        return {
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
+            "retry_exponential_backoff": self.retry_exponential_backoff,
+            "execution_timeout": self.execution_timeout,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task: a registered template, its ``with`` arguments, dependencies and overrides.
+
+    :param id: task id (slug, unique in the spec).
+    :param template: name of a registered, allowed task template.
+    :param with_: arguments for the template (key ``with`` in JSON), validated by its JSON Schema.
+    :param depends_on: ids of tasks that must finish first.
+    :param retries: override of ``defaults.retries`` (None: inherit).
+    :param execution_timeout: override of ``defaults.execution_timeout`` (None: inherit).
+    :param trigger_rule: Airflow trigger rule (None: ``all_success``).
+    :param role: ``"setup"``, ``"teardown"`` or None.
+    """
+
+    id: str
+    template: str
+    with_: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    depends_on: tuple[str, ...] = ()
+    retries: int | None = None
+    execution_timeout: timedelta | None = None
+    trigger_rule: str | None = None
+    role: str | None = None
+
+    def with_dict(self) -> dict[str, Any]:
+        """A plain, mutable deep copy of ``with_`` (what a template builder receives)."""
+        return thaw(self.with_)
+
+    def operator_kwargs(self) -> dict[str, Any]:
+        """The overrides that are set, as BaseOperator keyword arguments."""
+        out: dict[str, Any] = {}
+        if self.retries is not None:
+            out["retries"] = self.retries
+        if self.execution_timeout is not None:
+            out["execution_timeout"] = self.execution_timeout
+        if self.trigger_rule is not None:
+            out["trigger_rule"] = self.trigger_rule
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "template": self.template, "with": thaw(self.with_)}
+        out["depends_on"] = list(self.depends_on)
+        if self.retries is not None:
+            out["retries"] = self.retries
+        if self.execution_timeout is not None:
+            out["execution_timeout"] = format_duration(self.execution_timeout)
+        if self.trigger_rule is not None:
+            out["trigger_rule"] = self.trigger_rule
+        if self.role is not None:
+            out["role"] = self.role
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierSpec:
+    """One notification: a registered notification template and its ``with`` arguments."""
+
+    template: str
+    with_: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def with_dict(self) -> dict[str, Any]:
+        return thaw(self.with_)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"template": self.template, "with": thaw(self.with_)}
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Who hears about a run: notifications on DAG-run failure / success and on task retry."""
+
+    on_failure: tuple[NotifierSpec, ...] = ()
+    on_success: tuple[NotifierSpec, ...] = ()
+    on_retry: tuple[NotifierSpec, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.on_failure or self.on_success or self.on_retry)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "on_failure": [n.to_dict() for n in self.on_failure],
+            "on_success": [n.to_dict() for n in self.on_success],
+            "on_retry": [n.to_dict() for n in self.on_retry],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """A validated schedule spec (version 1). Build it with ``parse_spec``; never mutate it.
+
+    ``dag_id`` is ``"<namespace>.<name>"``. ``params`` maps each param name to its JSON Schema
+    (read-only); :meth:`airflow_params` turns them into Airflow ``Param`` objects.
+    """
+
+    namespace: str
+    name: str
+    schedule: Schedule
+    tasks: tuple[TaskSpec, ...]
+    version: int = SPEC_VERSION
+    description: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    paused: bool = False
+    start_date: date | datetime | None = None
+    end_date: date | datetime | None = None
+    catchup: bool = False
+    max_active_runs: int = 1
+    dagrun_timeout: timedelta | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
+    defaults: Defaults = field(default_factory=Defaults)
+    notify: Notify = field(default_factory=Notify)
+
+    @property
+    def dag_id(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+    @property
+    def timezone(self) -> str:
+        """The IANA timezone of the schedule (``UTC`` when the schedule has none)."""
+        return self.schedule.timezone
+
+    def task(self, task_id: str) -> TaskSpec:
+        """Return the task with this id (KeyError when there is none)."""
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise KeyError(task_id)
+
+    def start_datetime(self) -> datetime | None:
+        """``start_date`` as an aware datetime for ``DAG(start_date=...)``.
+
+        A date means midnight in the schedule's timezone; with ``{every, anchor}`` the start is moved
+        to the first ``anchor + n * every`` at or after it, so runs happen at the anchor's times.
+        """
+        start = _as_datetime(self.start_date, self.timezone)
+        if isinstance(self.schedule, EverySchedule):
+            return self.schedule.align_start(start)
+        return start
+
+    def end_datetime(self) -> datetime | None:
+        """``end_date`` as an aware datetime (a date means midnight in the schedule's timezone)."""
+        return _as_datetime(self.end_date, self.timezone)
+
+    def airflow_params(self) -> dict[str, Any]:
+        """``params`` as Airflow ``Param`` objects (imports Airflow)."""
+        from airflow.providers.common.compat.sdk import Param
+
+        out = {}
+        for name, schema in self.params.items():
+            kwargs = thaw(schema)
+            description = kwargs.pop("description", None)
+            if "default" in kwargs:  # no default: Airflow's NOTSET, the value must be given at trigger time
+                out[name] = Param(kwargs.pop("default"), description=description, **kwargs)
+            else:
+                out[name] = Param(description=description, **kwargs)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-able form (stable key order); ``parse_spec`` accepts it back unchanged."""
+        return {
+            "version": self.version,
+            "namespace": self.namespace,
+            "name": self.name,
+            "description": self.description,
+            "owner": self.owner,
+            "tags": list(self.tags),
+            "paused": self.paused,
+            "schedule": self.schedule.to_json(),
+            "start_date": _date_to_json(self.start_date),
+            "end_date": _date_to_json(self.end_date),
+            "catchup": self.catchup,
+            "max_active_runs": self.max_active_runs,
+            "dagrun_timeout": None if self.dagrun_timeout is None else format_duration(self.dagrun_timeout),
+            "params": thaw(self.params),
+            "defaults": self.defaults.to_dict(),
+            "notify": self.notify.to_dict(),
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
+
+    @classmethod
+    def from_canonical(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        registry: TemplateRegistry | None = None,
+        policy: GovernancePolicy | None = None,
+    ) -> ScheduleSpec:
+        """Fast trusted path for dicts a store already validated with ``parse_spec``.
+
+        Checks structure, names and dependencies but skips the deep checks (template ``with`` schemas,
+        allow-lists, Jinja, governance limits). Use ``parse_spec`` for anything a user wrote.
+        """
+        from airflow_provider_scheduler.spec.parser import parse_spec
+
+        return parse_spec(data, registry=registry, policy=policy, trusted=True)
+
+
+def _as_datetime(value: date | datetime | None, tz: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    import zoneinfo
+
+    return datetime.combine(value, time(0, 0), tzinfo=zoneinfo.ZoneInfo(tz))

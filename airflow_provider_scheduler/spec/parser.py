@@ -1,0 +1,864 @@
+"""``parse_spec``: validate a spec document and build the immutable model, collecting every problem."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.durations import DurationError, human_duration, parse_duration
+from airflow_provider_scheduler.spec.errors import Problem, SpecError
+from airflow_provider_scheduler.spec.jinja_check import check_template, has_template
+from airflow_provider_scheduler.spec.model import (
+    SPEC_VERSION,
+    Defaults,
+    NotifierSpec,
+    Notify,
+    ScheduleSpec,
+    TaskSpec,
+    freeze,
+)
+from airflow_provider_scheduler.spec.schedule import ManualSchedule, Schedule, parse_schedule
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
+    from airflow_provider_scheduler.templates.registry import TemplateRegistry, _Template
+
+SPEC_KEYS = (
+    "version",
+    "namespace",
+    "name",
+    "description",
+    "owner",
+    "tags",
+    "paused",
+    "schedule",
+    "start_date",
+    "end_date",
+    "catchup",
+    "max_active_runs",
+    "dagrun_timeout",
+    "params",
+    "defaults",
+    "notify",
+    "tasks",
+)
+TASK_KEYS = ("id", "template", "with", "depends_on", "retries", "execution_timeout", "trigger_rule", "role")
+DEFAULTS_KEYS = ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout")
+NOTIFY_KEYS = ("on_failure", "on_success", "on_retry")
+NOTIFIER_KEYS = ("template", "with")
+PARAM_KEYS = (
+    "type",
+    "default",
+    "description",
+    "title",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "examples",
+)
+PARAM_TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
+TRIGGER_RULES = (
+    "all_success",
+    "all_failed",
+    "all_done",
+    "all_skipped",
+    "one_success",
+    "one_failed",
+    "one_done",
+    "none_failed",
+    "none_failed_min_one_success",
+    "none_skipped",
+    "always",
+)
+ROLES = ("setup", "teardown")
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
+TASK_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
+PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_PROBLEMS = 200
+MAX_TAGS = 20
+MAX_NOTIFIERS = 10
+
+
+def parse_spec(
+    data: Mapping[str, Any],
+    *,
+    registry: TemplateRegistry | None = None,
+    policy: GovernancePolicy | None = None,
+    trusted: bool = False,
+) -> ScheduleSpec:
+    """Validate a spec document and return the immutable :class:`ScheduleSpec`.
+
+    :param data: the spec as loaded from JSON/YAML (or ``ScheduleSpec.to_dict()``).
+    :param registry: task/notification templates and their allow-lists (default: ``default_registry()``,
+        which reads Airflow's configuration).
+    :param policy: governance limits (default: ``default_policy()``, from Airflow's configuration).
+    :param trusted: skip the deep checks (``with`` schemas, allow-lists, Jinja, limits) for documents a
+        store already validated; prefer :meth:`ScheduleSpec.from_canonical`.
+    :raises SpecError: listing every problem found, each with its JSON path.
+    """
+    parser = _Parser(registry, policy, trusted)
+    spec = parser.parse(data)
+    if parser.problems or spec is None:
+        raise SpecError(parser.problems[:MAX_PROBLEMS] + parser.overflow(), spec_id=parser.spec_id)
+    return spec
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` when a close choice exists, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_word(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+class _Parser:
+    def __init__(
+        self, registry: TemplateRegistry | None, policy: GovernancePolicy | None, trusted: bool
+    ) -> None:
+        self._registry = registry
+        self._policy = policy
+        self.trusted = trusted
+        self.problems: list[Problem] = []
+        self.spec_id: str | None = None
+        self.namespace: str | None = None
+
+    # helpers
+    @property
+    def registry(self) -> TemplateRegistry:
+        if self._registry is None:
+            from airflow_provider_scheduler.templates.registry import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    @property
+    def policy(self) -> GovernancePolicy:
+        if self._policy is None:
+            from airflow_provider_scheduler.spec.policy import default_policy
+
+            self._policy = default_policy()
+        return self._policy
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def overflow(self) -> list[Problem]:
+        extra = len(self.problems) - MAX_PROBLEMS
+        return [Problem("", f"... and {extra} more problems")] if extra > 0 else []
+
+    def unknown_keys(self, value: Mapping[Any, Any], allowed: tuple[str, ...], path: str) -> None:
+        for key in value:
+            if key not in allowed:
+                sub = f"{path}.{key}" if path else str(key)
+                hint = did_you_mean(str(key), allowed)
+                if not hint:
+                    hint = f"; allowed keys: {', '.join(allowed)}"
+                self.add(sub, f"unknown key {key!r}{hint}")
+
+    def mapping(self, value: Any, path: str) -> Mapping[str, Any] | None:
+        if isinstance(value, Mapping):
+            return value
+        self.add(path, f"must be an object (key: value pairs), not {_type_word(value)}")
+        return None
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        self.add(path, f"must be true or false, not {_type_word(value)}")
+        return default
+
+    def integer(self, value: Any, path: str, low: int, high: int, what: str = "") -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(path, f"must be a whole number, not {_type_word(value)}")
+            return None
+        if value < low or value > high:
+            self.add(path, f"must be between {low} and {high}{what}, not {value}")
+            return None
+        return value
+
+    def text(self, value: Any, path: str, max_len: int, *, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.add(path, "is required")
+            return None
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {_type_word(value)}")
+            return None
+        if len(value) > max_len:
+            self.add(path, f"is too long ({len(value)} characters; at most {max_len})")
+            return None
+        return value
+
+    def duration(self, value: Any, path: str) -> timedelta | None:
+        if value is None:
+            return None
+        try:
+            result = parse_duration(value)
+        except DurationError as exc:
+            self.add(path, str(exc))
+            return None
+        return result
+
+    def slug(self, value: Any, path: str, pattern: re.Pattern[str], what: str, max_len: int) -> str | None:
+        if value is None:
+            self.add(path, "is required")
+            return None
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {_type_word(value)}")
+            return None
+        if len(value) > max_len:
+            self.add(path, f"is too long ({len(value)} characters; at most {max_len})")
+            return None
+        if not pattern.fullmatch(value):
+            self.add(
+                path,
+                f"{value!r} is not a valid {what}: use lowercase letters, digits, '-' and '_', "
+                f"starting and ending with a letter or digit",
+            )
+            return None
+        return value
+
+    def date_value(self, value: Any, path: str) -> date | datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            result = value
+        elif isinstance(value, date):
+            return value
+        elif isinstance(value, str) and _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                self.add(path, f"{value!r} is not a valid date")
+                return None
+        elif isinstance(value, str):
+            try:
+                result = datetime.fromisoformat(value)
+            except ValueError:
+                self.add(path, f"{value!r} is not a date (2026-01-01) or date-time (2026-01-01T06:00:00Z)")
+                return None
+        else:
+            self.add(path, f"must be a date such as 2026-01-01, not {_type_word(value)}")
+            return None
+        if result.tzinfo is None:
+            self.add(path, f"{value!s} has no timezone; add one (2026-01-01T06:00:00Z) or give a date only")
+            return None
+        return result
+
+    def templated_strings(self, value: Any, path: str) -> None:
+        """Check Jinja in every string of ``value`` (recursively)."""
+        if isinstance(value, str):
+            if has_template(value):
+                reason = check_template(value)
+                if reason:
+                    self.add(path, reason)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                self.templated_strings(item, f"{path}.{key}")
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                self.templated_strings(item, f"{path}[{i}]")
+
+    def schema_problems(self, template: _Template, value: Any, path: str) -> None:
+        fast = template.fast_check
+        if fast is not None and fast(value):
+            return
+        try:
+            validator = template.validator
+        except Exception as exc:  # a platform team registered a broken schema
+            self.add(path, f"the template {template.name!r} has an invalid schema ({exc}); tell your admin")
+            return
+        for err in sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]):
+            sub = path
+            for part in err.absolute_path:
+                sub = f"{sub}[{part}]" if isinstance(part, int) else f"{sub}.{part}"
+            self._schema_error(err, sub)
+
+    def _schema_error(self, err: Any, path: str) -> None:
+        kind = err.validator
+        schema = err.schema if isinstance(err.schema, Mapping) else {}
+        instance = err.instance
+        if kind == "additionalProperties" and isinstance(instance, Mapping):
+            known = tuple(schema.get("properties", {}))
+            for key in instance:
+                if key not in known:
+                    hint = did_you_mean(str(key), known) or (
+                        f"; allowed keys: {', '.join(known)}"
+                        if known
+                        else "; this template takes no arguments"
+                    )
+                    self.add(f"{path}.{key}", f"unknown key {key!r}{hint}")
+            return
+        if kind == "required":
+            match = re.match(r"^'(.+)' is a required property$", err.message)
+            name = match.group(1) if match else None
+            self.add(f"{path}.{name}" if name else path, "is required")
+            return
+        messages = {
+            "type": lambda: f"must be {_json_type_words(err.validator_value)}, not {_type_word(instance)}",
+            "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in err.validator_value),
+            "const": lambda: f"must be {json.dumps(err.validator_value)}",
+            "minimum": lambda: f"must be at least {err.validator_value}",
+            "maximum": lambda: f"must be at most {err.validator_value}",
+            "minLength": lambda: f"must be at least {err.validator_value} characters long",
+            "maxLength": lambda: f"must be at most {err.validator_value} characters long",
+            "minItems": lambda: f"must list at least {err.validator_value} item(s)",
+            "maxItems": lambda: f"must list at most {err.validator_value} items",
+            "uniqueItems": lambda: "must not list the same item twice",
+            "pattern": lambda: (
+                f"{instance!r} does not have the expected form"
+                + (f" ({schema['description']})" if schema.get("description") else "")
+            ),
+        }
+        make = messages.get(kind)
+        self.add(path, make() if make else err.message)
+
+    # the document
+    def parse(self, data: Any) -> ScheduleSpec | None:
+        if not isinstance(data, Mapping):
+            self.add("", f"a spec must be an object (key: value pairs), not {_type_word(data)}")
+            return None
+        if not self.trusted:
+            self.unknown_keys(data, SPEC_KEYS, "")
+            self.size_limit(data)
+        version = data.get("version")
+        if version is None:
+            self.add("version", f"is required (use {SPEC_VERSION})")
+        elif isinstance(version, bool) or version != SPEC_VERSION:
+            self.add(
+                "version", f"unsupported spec version {version!r}; this provider reads version {SPEC_VERSION}"
+            )
+        namespace = self.slug(data.get("namespace"), "namespace", SLUG, "namespace", 64)
+        name = self.slug(data.get("name"), "name", SLUG, "name", 64)
+        self.namespace = namespace
+        if namespace and name:
+            self.spec_id = f"{namespace}.{name}"
+        description = self.text(data.get("description"), "description", 5000)
+        owner = self.text(data.get("owner"), "owner", 200)
+        tags = self.tags(data.get("tags"))
+        paused = self.boolean(data.get("paused"), "paused", False)
+        catchup = self.boolean(data.get("catchup"), "catchup", False)
+        schedule = parse_schedule(data.get("schedule"), "schedule", self.problems)
+        start_date = self.date_value(data.get("start_date"), "start_date")
+        end_date = self.date_value(data.get("end_date"), "end_date")
+        max_active_runs = 1
+        if data.get("max_active_runs") is not None:
+            high = 1000 if self.trusted else self.policy.max_active_runs
+            value = self.integer(data["max_active_runs"], "max_active_runs", 1, high)
+            max_active_runs = value if value is not None else 1
+        dagrun_timeout = self.duration(data.get("dagrun_timeout"), "dagrun_timeout")
+        params = self.params(data.get("params"), schedule)
+        defaults = self.defaults(data.get("defaults"))
+        notify = self.notify(data.get("notify"))
+        tasks = self.tasks(data.get("tasks"))
+
+        if schedule is not None and not isinstance(schedule, ManualSchedule):
+            if start_date is None and data.get("start_date") is None and schedule.kind != "assets":
+                self.add("start_date", "is required for a scheduled spec (e.g. 2026-01-01)")
+            if not self.trusted:
+                self.interval_limit(schedule)
+        if (
+            start_date is not None
+            and end_date is not None
+            and _comparable(end_date) < _comparable(start_date)
+        ):
+            self.add("end_date", "must not be before start_date")
+
+        if self.problems:
+            return None
+        assert namespace
+        assert name
+        assert schedule is not None
+        assert tasks is not None
+        return ScheduleSpec(
+            version=SPEC_VERSION,
+            namespace=namespace,
+            name=name,
+            description=description,
+            owner=owner,
+            tags=tags,
+            paused=paused,
+            schedule=schedule,
+            start_date=start_date,
+            end_date=end_date,
+            catchup=catchup,
+            max_active_runs=max_active_runs,
+            dagrun_timeout=dagrun_timeout,
+            params=params,
+            defaults=defaults,
+            notify=notify,
+            tasks=tasks,
+        )
+
+    def size_limit(self, data: Mapping[str, Any]) -> None:
+        limit = self.policy.max_spec_bytes
+        tasks = data.get("tasks")
+        if isinstance(tasks, list) and len(tasks) * 40 < limit // 64:
+            return  # a handful of tasks: cannot be near the limit unless strings are huge, checked below
+        try:
+            size = len(json.dumps(data, default=str, separators=(",", ":")))
+        except (TypeError, ValueError, RecursionError):
+            return
+        if size > limit:
+            self.add("", f"the spec is too large ({size} bytes as JSON; at most {limit} bytes)")
+
+    def interval_limit(self, schedule: Schedule) -> None:
+        minimum = self.policy.min_interval
+        if minimum <= timedelta(0):
+            return
+        gap = schedule.min_interval()
+        if gap is not None and gap < minimum:
+            path = {"every": "schedule.every", "crons": "schedule.crons"}.get(schedule.kind, "schedule")
+            if schedule.kind == "cron" and not isinstance(schedule.to_json(), str):
+                path = "schedule.cron"
+            self.add(
+                path,
+                f"runs as often as every {human_duration(gap)}; this deployment allows at most one run "
+                f"every {human_duration(minimum)}",
+            )
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.add("tags", f"must be a list of strings, not {_type_word(value)}")
+            return ()
+        if len(value) > MAX_TAGS:
+            self.add("tags", f"at most {MAX_TAGS} tags are allowed, not {len(value)}")
+            return ()
+        out: list[str] = []
+        for i, tag in enumerate(value):
+            text = self.text(tag, f"tags[{i}]", 100, required=True)
+            if text is None:
+                continue
+            if not text.strip():
+                self.add(f"tags[{i}]", "must not be empty")
+            elif text in out:
+                self.add(f"tags[{i}]", f"{text!r} is listed twice")
+            else:
+                out.append(text)
+        return tuple(out)
+
+    def params(self, value: Any, schedule: Schedule | None) -> Mapping[str, Mapping[str, Any]]:
+        if value is None:
+            return freeze({})
+        params = self.mapping(value, "params")
+        if params is None:
+            return freeze({})
+        if not self.trusted and len(params) > self.policy.max_params:
+            self.add("params", f"at most {self.policy.max_params} params are allowed, not {len(params)}")
+            return freeze({})
+        out: dict[str, Any] = {}
+        for key, schema in params.items():
+            path = f"params.{key}"
+            if not isinstance(key, str) or not PARAM_NAME.fullmatch(key):
+                self.add(
+                    path,
+                    f"{key!r} is not a valid param name: use letters, digits and '_', "
+                    "not starting with a digit",
+                )
+                continue
+            schema_map = self.mapping(schema, path)
+            if schema_map is None:
+                continue
+            if not self.trusted and not self.param_schema(schema_map, path):
+                continue
+            if (
+                "default" not in schema_map
+                and schedule is not None
+                and not isinstance(schedule, ManualSchedule)
+            ):
+                self.add(
+                    path,
+                    "has no default, but scheduled runs need one: add a default, or use schedule: null "
+                    "(manual runs only)",
+                )
+                continue
+            out[key] = schema_map
+        return freeze(out)
+
+    def param_schema(self, schema: Mapping[str, Any], path: str) -> bool:
+        before = len(self.problems)
+        self.unknown_keys(schema, PARAM_KEYS, path)
+        kind = schema.get("type")
+        kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
+        for k in kinds:
+            if k not in PARAM_TYPES:
+                self.add(
+                    f"{path}.type",
+                    f"unknown type {k!r}{did_you_mean(str(k), PARAM_TYPES)}; "
+                    f"use one of: {', '.join(PARAM_TYPES)}",
+                )
+        if "description" in schema:
+            self.text(schema["description"], f"{path}.description", 1000)
+        if len(self.problems) > before:
+            return False
+        try:
+            key = json.dumps(schema, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            self.add(path, "must contain only JSON values")
+            return False
+        problem = _check_param_schema(key)
+        if problem is not None:
+            sub, message = problem
+            self.add(f"{path}.{sub}" if sub else path, message)
+            return False
+        return True
+
+    def defaults(self, value: Any) -> Defaults:
+        if value is None:
+            return Defaults()
+        defaults = self.mapping(value, "defaults")
+        if defaults is None:
+            return Defaults()
+        if not self.trusted:
+            self.unknown_keys(defaults, DEFAULTS_KEYS, "defaults")
+        kwargs: dict[str, Any] = {}
+        if defaults.get("retries") is not None:
+            kwargs["retries"] = self.retries(defaults["retries"], "defaults.retries")
+        if defaults.get("retry_delay") is not None:
+            kwargs["retry_delay"] = self.duration(defaults["retry_delay"], "defaults.retry_delay")
+        kwargs["retry_exponential_backoff"] = self.boolean(
+            defaults.get("retry_exponential_backoff"), "defaults.retry_exponential_backoff", False
+        )
+        kwargs["execution_timeout"] = self.duration(
+            defaults.get("execution_timeout"), "defaults.execution_timeout"
+        )
+        kwargs = {k: v for k, v in kwargs.items() if v is not None or k == "execution_timeout"}
+        return Defaults(**kwargs)
+
+    def retries(self, value: Any, path: str) -> int | None:
+        high = 100 if self.trusted else self.policy.max_retries
+        return self.integer(value, path, 0, high)
+
+    def notify(self, value: Any) -> Notify:
+        if value is None:
+            return Notify()
+        notify = self.mapping(value, "notify")
+        if notify is None:
+            return Notify()
+        if not self.trusted:
+            self.unknown_keys(notify, NOTIFY_KEYS, "notify")
+        out: dict[str, tuple[NotifierSpec, ...]] = {}
+        for event in NOTIFY_KEYS:
+            items = notify.get(event)
+            if items is None:
+                continue
+            path = f"notify.{event}"
+            if not isinstance(items, list):
+                self.add(path, f"must be a list of notifications, not {_type_word(items)}")
+                continue
+            if len(items) > MAX_NOTIFIERS:
+                self.add(path, f"at most {MAX_NOTIFIERS} notifications are allowed, not {len(items)}")
+                continue
+            specs = []
+            for i, item in enumerate(items):
+                spec = self.notifier(item, f"{path}[{i}]")
+                if spec is not None:
+                    specs.append(spec)
+            out[event] = tuple(specs)
+        return Notify(**out)
+
+    def notifier(self, value: Any, path: str) -> NotifierSpec | None:
+        item = self.mapping(value, path)
+        if item is None:
+            return None
+        if not self.trusted:
+            self.unknown_keys(item, NOTIFIER_KEYS, path)
+        name = self.text(item.get("template"), f"{path}.template", 100, required=True)
+        with_ = item.get("with")
+        if with_ is None:
+            with_ = {}
+        if self.mapping(with_, f"{path}.with") is None:
+            return None
+        if name is None:
+            return None
+        if not self.trusted:
+            template = self.registry.get_notifier(name)
+            if template is None:
+                names = self.registry.notifier_names()
+                self.add(
+                    f"{path}.template",
+                    f"unknown notification template {name!r}{did_you_mean(name, names)}; "
+                    f"available: {', '.join(self.registry.allowed_names(self.namespace, notifiers=True))}",
+                )
+                return None
+            reason = self.template_refusal(name)
+            if reason:
+                self.add(f"{path}.template", reason)
+                return None
+            self.template_with(template, with_, f"{path}.with")
+        return NotifierSpec(template=name, with_=freeze(with_))
+
+    def template_refusal(self, name: str) -> str | None:
+        reason = self.registry.why_not_allowed(name, self.namespace)
+        if reason is None and not self.policy.allows_template(name, self.namespace):
+            reason = f"the template {name!r} is not allowed in namespace {self.namespace!r}"
+        return reason
+
+    def template_with(self, template: _Template, with_: Mapping[str, Any], path: str) -> None:
+        before = len(self.problems)
+        self.schema_problems(template, with_, path)
+        if len(self.problems) == before:
+            for sub, message in template.extra_problems(with_, self.namespace):
+                self.add(f"{path}.{sub}" if sub else path, message)
+        self.templated_strings(with_, path)
+
+    def tasks(self, value: Any) -> tuple[TaskSpec, ...] | None:
+        if value is None:
+            self.add("tasks", "is required: list at least one task")
+            return None
+        if not isinstance(value, list):
+            self.add("tasks", f"must be a list of tasks, not {_type_word(value)}")
+            return None
+        if not value:
+            self.add("tasks", "must list at least one task")
+            return None
+        if not self.trusted and len(value) > self.policy.max_tasks:
+            self.add(
+                "tasks", f"at most {self.policy.max_tasks} tasks are allowed in one spec, not {len(value)}"
+            )
+            if len(value) > self.policy.max_tasks * 4:
+                return None
+        tasks: list[TaskSpec | None] = []
+        ids: list[str | None] = []
+        deps: list[tuple[str, ...]] = []
+        first_index: dict[str, int] = {}
+        for i, item in enumerate(value):
+            task_id, depends_on, task = self.task(item, f"tasks[{i}]")
+            tasks.append(task)
+            ids.append(task_id)
+            deps.append(depends_on)
+            if task_id is not None:
+                if task_id in first_index:
+                    self.add(
+                        f"tasks[{i}].id",
+                        f"duplicate task id {task_id!r} (also used by tasks[{first_index[task_id]}])",
+                    )
+                else:
+                    first_index[task_id] = i
+        # dependencies (also of tasks with other problems, so every problem shows in one pass)
+        valid_ids = list(first_index)
+        for i, task_id in enumerate(ids):
+            for j, dep in enumerate(deps[i]):
+                if dep == task_id:
+                    self.add(f"tasks[{i}].depends_on[{j}]", "a task cannot depend on itself")
+                elif dep not in first_index:
+                    self.add(
+                        f"tasks[{i}].depends_on[{j}]", f"unknown task {dep!r}{did_you_mean(dep, valid_ids)}"
+                    )
+        self.cycles(
+            {tid: deps[i] for i, tid in enumerate(ids) if tid is not None and first_index[tid] == i},
+            first_index,
+        )
+        if any(t is None for t in tasks):
+            return None
+        return tuple(t for t in tasks if t is not None)
+
+    def cycles(self, depends: dict[str, tuple[str, ...]], index: dict[str, int]) -> None:
+        graph = {tid: [d for d in deps if d in index and d != tid] for tid, deps in depends.items()}
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+        reported: set[frozenset[str]] = set()
+        for root in graph:
+            if root in state:
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            path: list[str] = [root]
+            state[root] = 1
+            while stack:
+                node, pos = stack[-1]
+                deps = graph[node]
+                if pos < len(deps):
+                    stack[-1] = (node, pos + 1)
+                    dep = deps[pos]
+                    if state.get(dep) == 1:
+                        cycle = path[path.index(dep) :]
+                        key = frozenset(cycle)
+                        if key not in reported:
+                            reported.add(key)
+                            # say it in depends_on order, starting at the cycle's first task in the spec
+                            start = min(cycle, key=lambda n: index[n])
+                            k = cycle.index(start)
+                            ring = cycle[k:] + cycle[:k]
+                            self.add(
+                                f"tasks[{index[start]}].depends_on",
+                                "dependency cycle: "
+                                + " -> ".join([*ring, start])
+                                + " (each task depends on the next)",
+                            )
+                    elif dep not in state:
+                        state[dep] = 1
+                        path.append(dep)
+                        stack.append((dep, 0))
+                else:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
+
+    def task(self, value: Any, path: str) -> tuple[str | None, tuple[str, ...], TaskSpec | None]:
+        item = self.mapping(value, path)
+        if item is None:
+            return None, (), None
+        before = len(self.problems)
+        if not self.trusted:
+            self.unknown_keys(item, TASK_KEYS, path)
+        task_id = self.slug(item.get("id"), f"{path}.id", TASK_ID, "task id", 100)
+        name = self.text(item.get("template"), f"{path}.template", 100, required=True)
+        with_ = item.get("with")
+        if with_ is None:
+            with_ = {}
+        with_ok = self.mapping(with_, f"{path}.with") is not None
+        depends_on = self.depends_on(item.get("depends_on"), f"{path}.depends_on")
+        retries = None
+        if item.get("retries") is not None:
+            retries = self.retries(item["retries"], f"{path}.retries")
+        execution_timeout = self.duration(item.get("execution_timeout"), f"{path}.execution_timeout")
+        trigger_rule = item.get("trigger_rule")
+        if trigger_rule is not None and trigger_rule not in TRIGGER_RULES:
+            self.add(
+                f"{path}.trigger_rule",
+                f"unknown trigger rule {trigger_rule!r}{did_you_mean(str(trigger_rule), TRIGGER_RULES)}; "
+                f"use one of: {', '.join(TRIGGER_RULES)}",
+            )
+        role = item.get("role")
+        if role is not None and role not in ROLES:
+            self.add(f"{path}.role", f"must be 'setup' or 'teardown', not {role!r}")
+        if role == "teardown" and trigger_rule is not None:
+            self.add(
+                f"{path}.trigger_rule",
+                "a teardown task always runs once its setup tasks are done (trigger rule "
+                "all_done_setup_success); remove trigger_rule",
+            )
+        if name is not None and with_ok and not self.trusted:
+            template = self.registry.get(name)
+            if template is None:
+                names = self.registry.allowed_names(self.namespace)
+                self.add(
+                    f"{path}.template",
+                    f"unknown task template {name!r}{did_you_mean(name, self.registry.names())}; "
+                    f"available: {', '.join(names)}",
+                )
+            else:
+                reason = self.template_refusal(name)
+                if reason:
+                    self.add(f"{path}.template", reason)
+                else:
+                    self.template_with(template, with_, f"{path}.with")
+        if len(self.problems) > before or task_id is None or name is None:
+            return task_id, depends_on, None
+        return (
+            task_id,
+            depends_on,
+            TaskSpec(
+                id=task_id,
+                template=name,
+                with_=freeze(with_),
+                depends_on=depends_on,
+                retries=retries,
+                execution_timeout=execution_timeout,
+                trigger_rule=trigger_rule,
+                role=role,
+            ),
+        )
+
+    def depends_on(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.add(path, f"must be a list of task ids, not {_type_word(value)}")
+            return ()
+        out: list[str] = []
+        for j, dep in enumerate(value):
+            if not isinstance(dep, str):
+                self.add(f"{path}[{j}]", f"must be a task id string, not {_type_word(dep)}")
+            elif dep in out:
+                self.add(f"{path}[{j}]", f"{dep!r} is listed twice")
+            else:
+                out.append(dep)
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=2048)
+def _check_param_schema(schema_json: str) -> tuple[str, str] | None:
+    """Check a param's schema (and its default) with jsonschema; cached by the schema's JSON text."""
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import SchemaError
+
+    schema = json.loads(schema_json)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return ".".join(str(p) for p in exc.absolute_path), f"invalid param schema: {exc.message}"
+    if "default" in schema:
+        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        error = next(iter(validator.iter_errors(schema["default"])), None)
+        if error is not None:
+            return "default", f"the default does not match the param's own schema: {error.message}"
+    return None
+
+
+def _json_type_words(kind: Any) -> str:
+    words = {
+        "string": "a string",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "object": "an object",
+        "array": "a list",
+        "null": "null",
+    }
+    if isinstance(kind, list):
+        return " or ".join(words.get(str(k), str(k)) for k in kind)
+    return words.get(kind, str(kind))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _comparable(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)

@@ -1,0 +1,144 @@
+"""Governance limits the platform team sets for every spec (Python API and ``[schedule_specs]`` config)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.durations import DurationError, format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_MAX_SPEC_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GovernancePolicy:
+    """Limits applied when a spec is validated.
+
+    :param max_tasks: most tasks one spec may have.
+    :param min_interval: shortest allowed time between two scheduled runs (cron, crons, every).
+    :param max_params: most ``params`` one spec may declare.
+    :param max_spec_bytes: largest spec file / document accepted, checked before parsing.
+    :param max_active_runs: the highest ``max_active_runs`` a spec may ask for.
+    :param max_retries: the highest ``retries`` a spec may ask for.
+    :param allowed_templates: per-namespace allow-list of task and notification template names;
+        the key ``"*"`` applies to namespaces not listed. ``None`` allows every enabled template.
+    """
+
+    max_tasks: int = 50
+    min_interval: timedelta = timedelta(minutes=5)
+    max_params: int = 30
+    max_spec_bytes: int = DEFAULT_MAX_SPEC_BYTES
+    max_active_runs: int = 16
+    max_retries: int = 10
+    allowed_templates: Mapping[str, frozenset[str]] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.allowed_templates is not None:
+            frozen = {str(k): frozenset(v) for k, v in self.allowed_templates.items()}
+            object.__setattr__(self, "allowed_templates", frozen)
+
+    def __hash__(self) -> int:
+        allowed = None if self.allowed_templates is None else tuple(sorted(self.allowed_templates.items()))
+        return hash((self.max_tasks, self.min_interval, self.max_params, self.max_spec_bytes, allowed))
+
+    def allows_template(self, name: str, namespace: str | None) -> bool:
+        """Whether the per-namespace allow-list lets ``namespace`` use template ``name``."""
+        if self.allowed_templates is None:
+            return True
+        names = self.allowed_templates.get(namespace or "", self.allowed_templates.get("*"))
+        if names is None:
+            return True
+        return name in names
+
+    @classmethod
+    def from_airflow_config(cls) -> GovernancePolicy:
+        """Build the policy from the ``[schedule_specs]`` section of Airflow's configuration."""
+        from airflow.configuration import conf
+
+        def get(key: str) -> str:
+            return (conf.get("schedule_specs", key, fallback="") or "").strip()
+
+        return cls.from_options({k: get(k) for k in CONFIG_OPTIONS})
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> GovernancePolicy:
+        """Build a policy from config-style string options (empty or missing = default).
+
+        :raises ValueError: an option is malformed (named in the message).
+        """
+        kwargs: dict[str, Any] = {}
+        for option, attr in (
+            ("max_tasks_per_spec", "max_tasks"),
+            ("max_params", "max_params"),
+            ("max_spec_bytes", "max_spec_bytes"),
+            ("max_active_runs", "max_active_runs"),
+            ("max_retries", "max_retries"),
+        ):
+            raw = options.get(option)
+            if raw not in (None, ""):
+                try:
+                    kwargs[attr] = int(raw)
+                except ValueError:
+                    raise ValueError(
+                        f"[schedule_specs] {option} must be a whole number, not {raw!r}"
+                    ) from None
+        raw = options.get("min_schedule_interval")
+        if raw not in (None, ""):
+            try:
+                kwargs["min_interval"] = parse_duration(str(raw))
+            except DurationError as exc:
+                raise ValueError(f"[schedule_specs] min_schedule_interval: {exc}") from None
+        raw = options.get("allowed_templates")
+        if raw not in (None, ""):
+            try:
+                allowed = json.loads(raw) if isinstance(raw, str) else raw
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"[schedule_specs] allowed_templates is not valid JSON: {exc}") from None
+            if not isinstance(allowed, dict) or not all(
+                isinstance(v, list) and all(isinstance(n, str) for n in v) for v in allowed.values()
+            ):
+                raise ValueError(
+                    "[schedule_specs] allowed_templates must map namespaces to lists of template names, e.g. "
+                    '{"analytics": ["trigger_dag", "empty"], "*": ["empty"]}'
+                )
+            kwargs["allowed_templates"] = allowed
+        return cls(**kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """The limits as a JSON-able dict (for docs and ``airflow-scheduler schema``)."""
+        return {
+            "max_tasks": self.max_tasks,
+            "min_interval": format_duration(self.min_interval),
+            "max_params": self.max_params,
+            "max_spec_bytes": self.max_spec_bytes,
+            "max_active_runs": self.max_active_runs,
+            "max_retries": self.max_retries,
+        }
+
+
+#: Options of the ``[schedule_specs]`` section this module reads (documented in get_provider_info).
+CONFIG_OPTIONS = (
+    "max_tasks_per_spec",
+    "min_schedule_interval",
+    "max_params",
+    "max_spec_bytes",
+    "max_active_runs",
+    "max_retries",
+    "allowed_templates",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def default_policy() -> GovernancePolicy:
+    """The policy from Airflow's configuration (cached); plain defaults when Airflow is unavailable."""
+    try:
+        import airflow.configuration  # noqa: F401
+    except ImportError:  # pragma: no cover - Airflow is a dependency; keep the CLI usable anyway
+        return GovernancePolicy()
+    return GovernancePolicy.from_airflow_config()

@@ -1,0 +1,27 @@
+"""Task and notification templates: what a spec's ``template:`` may name, and how it becomes an operator.
+
+Public API: :class:`TaskTemplate`, :class:`NotificationTemplate`, :class:`TemplateRegistry`,
+:func:`default_registry` (built-ins + entry points + admin config; cached) and :func:`register`.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_scheduler.templates.registry import (
+    ENTRY_POINT_GROUP,
+    NotificationTemplate,
+    TaskTemplate,
+    TemplateRegistry,
+    default_registry,
+    load_entry_points,
+    register,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "NotificationTemplate",
+    "TaskTemplate",
+    "TemplateRegistry",
+    "default_registry",
+    "load_entry_points",
+    "register",
+]

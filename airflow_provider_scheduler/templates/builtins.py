@@ -1,0 +1,447 @@
+"""Built-in task and notification templates, and the admin settings they read.
+
+Task templates: ``empty``, ``trigger_dag`` (this Airflow), ``trigger_remote_dag`` and ``wait_for_dag_run``
+(another or this deployment through its REST API, using this provider's operator and sensor),
+``http_request`` (an admin-approved HTTP connection), and the opt-in ``bash`` and ``python``.
+Notification templates: ``email`` (Airflow's SMTP notifier) and ``webhook`` (POST to an approved
+connection). Operators are imported inside the builders, i.e. only when the factory builds a task.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DAG_RUN_STATES = ["queued", "running", "success", "failed"]
+_DAG_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,250}$", "description": "Target dag_id."}
+_RELATIVE_PATH = {
+    "type": "string",
+    "maxLength": 2000,
+    "pattern": r"^(?!.*://)(?!//)[^\s]*$",
+    "description": "Path relative to the connection's base URL, e.g. /reports/orders (no scheme or host).",
+}
+_DURATION = {
+    "type": "string",
+    "pattern": r"^P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$",
+    "description": "ISO-8601 duration, e.g. PT30M.",
+}
+
+
+def _states(description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"enum": DAG_RUN_STATES},
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": description,
+    }
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    """Admin settings for the built-in templates (``[schedule_specs]`` options).
+
+    :param enabled_templates: opt-in templates to enable (``bash``, ``python``).
+    :param disabled_templates: templates to disable everywhere.
+    :param allowed_templates: per-namespace allow-list (``"*"`` = other namespaces); None = all.
+    :param python_callables: dotted paths (``package.module.function``) the ``python`` template may run.
+    :param http_connections: connection ids ``http_request`` may call.
+    :param webhook_connections: connection ids the ``webhook`` notification may POST to.
+    :param remote_connections: scheduler connection ids ``trigger_remote_dag`` / ``wait_for_dag_run`` may use.
+    """
+
+    enabled_templates: tuple[str, ...] = ()
+    disabled_templates: tuple[str, ...] = ()
+    allowed_templates: Mapping[str, tuple[str, ...]] | None = None
+    python_callables: tuple[str, ...] = ()
+    http_connections: tuple[str, ...] = ()
+    webhook_connections: tuple[str, ...] = ()
+    remote_connections: tuple[str, ...] = field(default=("scheduler_default",))
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> TemplateSettings:
+        """Build settings from config-style strings (comma-separated lists; empty = default)."""
+        from airflow_provider_scheduler.spec.policy import GovernancePolicy
+
+        kwargs: dict[str, Any] = {}
+        for key in (
+            "enabled_templates",
+            "disabled_templates",
+            "python_callables",
+            "http_connections",
+            "webhook_connections",
+            "remote_connections",
+        ):
+            raw = (options.get(key) or "").strip()
+            if raw:
+                kwargs[key] = _csv(raw)
+        raw = (options.get("allowed_templates") or "").strip()
+        if raw:
+            policy = GovernancePolicy.from_options({"allowed_templates": raw})
+            kwargs["allowed_templates"] = {k: tuple(v) for k, v in (policy.allowed_templates or {}).items()}
+        return cls(**kwargs)
+
+    @classmethod
+    def from_airflow_config(cls) -> TemplateSettings:
+        """Read the settings from Airflow's ``[schedule_specs]`` section."""
+        from airflow.configuration import conf
+
+        keys = (
+            "enabled_templates",
+            "disabled_templates",
+            "allowed_templates",
+            "python_callables",
+            "http_connections",
+            "webhook_connections",
+            "remote_connections",
+        )
+        return cls.from_options({k: conf.get("schedule_specs", k, fallback="") or "" for k in keys})
+
+
+def _import_first(name: str, *modules: str) -> Any:
+    for module in modules:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError(
+        f"{name} is not available in this Airflow installation (looked in {', '.join(modules)})"
+    )
+
+
+def _seconds(duration: str | None) -> float | None:
+    if duration is None:
+        return None
+    from airflow_provider_scheduler.spec.durations import parse_duration
+
+    return parse_duration(duration).total_seconds()
+
+
+def _allow_list_check(key: str, allowed: tuple[str, ...], option: str, what: str):
+    def check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        value = with_.get(key)
+        if value is None or value in allowed:
+            return []
+        if not allowed:
+            return [
+                (key, f"no {what} is approved on this deployment (an admin sets [schedule_specs] {option})")
+            ]
+        return [(key, f"{what} {value!r} is not approved; approved: {', '.join(allowed)}")]
+
+    return check
+
+
+# --- task templates ---------------------------------------------------------------------------------
+
+
+def _build_empty(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    cls = _import_first(
+        "EmptyOperator", "airflow.providers.standard.operators.empty", "airflow.operators.empty"
+    )
+    return cls(task_id=task_id, **kwargs)
+
+
+def _build_trigger_dag(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    cls = _import_first(
+        "TriggerDagRunOperator",
+        "airflow.providers.standard.operators.trigger_dagrun",  # Airflow 3.x (standard provider)
+        "airflow.operators.trigger_dagrun",  # Airflow 2.11
+    )
+    args: dict[str, Any] = {
+        "trigger_dag_id": with_["dag_id"],
+        "conf": with_.get("conf"),
+        "wait_for_completion": with_.get("wait_for_completion", False),
+        "poke_interval": with_.get("poke_interval", 60),
+    }
+    if "allowed_states" in with_:
+        args["allowed_states"] = with_["allowed_states"]
+    if "failed_states" in with_:
+        args["failed_states"] = with_["failed_states"]
+    return cls(task_id=task_id, **args, **kwargs)
+
+
+def _build_trigger_remote_dag(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    from airflow_provider_scheduler.operators.trigger_dag_run import SchedulerTriggerDagRunOperator
+
+    args: dict[str, Any] = {
+        "trigger_dag_id": with_["dag_id"],
+        "scheduler_conn_id": with_.get("conn_id", "scheduler_default"),
+        "conf": with_.get("conf"),
+        "note": with_.get("note"),
+        "wait_for_completion": with_.get("wait_for_completion", False),
+        "poke_interval": with_.get("poke_interval", 10),
+        "allowed_states": tuple(with_.get("allowed_states", ["success"])),
+        "failed_states": tuple(with_.get("failed_states", ["failed"])),
+    }
+    if with_.get("timeout") is not None:
+        args["timeout"] = _seconds(with_["timeout"])
+    return SchedulerTriggerDagRunOperator(task_id=task_id, **args, **kwargs)
+
+
+def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    from airflow_provider_scheduler.sensors.dag_run import SchedulerDagRunSensor
+
+    args: dict[str, Any] = {
+        "external_dag_id": with_["dag_id"],
+        "run_id": with_.get("run_id"),
+        "scheduler_conn_id": with_.get("conn_id", "scheduler_default"),
+        "allowed_states": tuple(with_.get("allowed_states", ["success"])),
+        "failed_states": tuple(with_.get("failed_states", ["failed"])),
+        "poke_interval": with_.get("poke_interval", 30),
+    }
+    if with_.get("timeout") is not None:
+        args["timeout"] = _seconds(with_["timeout"])
+    return SchedulerDagRunSensor(task_id=task_id, **args, **kwargs)
+
+
+def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    from airflow_provider_scheduler.templates.http_request import SpecHttpRequestOperator
+
+    return SpecHttpRequestOperator(
+        task_id=task_id,
+        http_conn_id=with_["conn_id"],
+        endpoint=with_.get("endpoint", ""),
+        method=with_.get("method", "GET"),
+        json=with_.get("json"),
+        data=with_.get("data"),
+        headers=with_.get("headers"),
+        expected_status=with_.get("expected_status", [200, 201, 202, 204]),
+        request_timeout=with_.get("timeout", 60),
+        **kwargs,
+    )
+
+
+def _build_bash(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    cls = _import_first("BashOperator", "airflow.providers.standard.operators.bash", "airflow.operators.bash")
+    return cls(task_id=task_id, bash_command=with_["command"], env=with_.get("env"), **kwargs)
+
+
+def _make_python_builder(allowed: tuple[str, ...]):
+    def build(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+        path = with_["callable"]
+        if path not in allowed:  # re-checked at build time: never import a name an admin did not list
+            raise ValueError(f"python callable {path!r} is not in [schedule_specs] python_callables")
+        module_name, _, attr = path.rpartition(".")
+        func = getattr(importlib.import_module(module_name), attr)
+        cls = _import_first(
+            "PythonOperator", "airflow.providers.standard.operators.python", "airflow.operators.python"
+        )
+        return cls(task_id=task_id, python_callable=func, op_kwargs=with_.get("kwargs") or {}, **kwargs)
+
+    return build
+
+
+def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemplate | NotificationTemplate]:
+    """The built-in templates, configured by ``settings`` (admin allow-lists)."""
+    settings = settings or TemplateSettings()
+    remote_conn: dict[str, Any] = {
+        "type": "string",
+        "default": "scheduler_default",
+        "description": "Scheduler connection id.",
+    }
+    if settings.remote_connections:
+        remote_conn["enum"] = list(settings.remote_connections)
+    http_conn: dict[str, Any] = {"type": "string", "description": "Admin-approved HTTP connection id."}
+    if settings.http_connections:
+        http_conn["enum"] = list(settings.http_connections)
+    webhook_conn: dict[str, Any] = {
+        "type": "string",
+        "description": "Admin-approved connection id to POST to.",
+    }
+    if settings.webhook_connections:
+        webhook_conn["enum"] = list(settings.webhook_connections)
+    callable_schema: dict[str, Any] = {
+        "type": "string",
+        "description": "Dotted path of an admin-approved function.",
+    }
+    if settings.python_callables:
+        callable_schema["enum"] = list(settings.python_callables)
+
+    def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+        if required:
+            out["required"] = required
+        return out
+
+    poke = {"type": "integer", "minimum": 5, "maximum": 3600, "description": "Seconds between state checks."}
+    return [
+        TaskTemplate(
+            "empty",
+            description="Does nothing; a join point or placeholder.",
+            with_schema=obj({}),
+            builder=_build_empty,
+        ),
+        TaskTemplate(
+            "trigger_dag",
+            description="Trigger a DAG on this Airflow deployment, optionally waiting for it to finish.",
+            with_schema=obj(
+                {
+                    "dag_id": _DAG_ID,
+                    "conf": {"type": "object", "description": "Run configuration (templated)."},
+                    "wait_for_completion": {"type": "boolean", "default": False},
+                    "poke_interval": {**poke, "default": 60},
+                    "allowed_states": _states("States that count as success when waiting."),
+                    "failed_states": _states("States that count as failure when waiting."),
+                },
+                ["dag_id"],
+            ),
+            builder=_build_trigger_dag,
+        ),
+        TaskTemplate(
+            "trigger_remote_dag",
+            description="Trigger a DAG on an Airflow deployment through its REST API (scheduler connection).",
+            with_schema=obj(
+                {
+                    "dag_id": _DAG_ID,
+                    "conn_id": remote_conn,
+                    "conf": {"type": "object", "description": "Run configuration (templated)."},
+                    "note": {"type": "string", "maxLength": 1000},
+                    "wait_for_completion": {"type": "boolean", "default": False},
+                    "poke_interval": {**poke, "default": 10},
+                    "timeout": _DURATION,
+                    "allowed_states": _states("States that count as success when waiting."),
+                    "failed_states": _states("States that count as failure when waiting."),
+                },
+                ["dag_id"],
+            ),
+            builder=_build_trigger_remote_dag,
+            check=_allow_list_check(
+                "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+            ),
+        ),
+        TaskTemplate(
+            "wait_for_dag_run",
+            description="Wait (deferrable) until a DAG run on a deployment reaches a state "
+            "(the latest run unless run_id is given).",
+            with_schema=obj(
+                {
+                    "dag_id": _DAG_ID,
+                    "run_id": {"type": "string", "maxLength": 250, "description": "Run id (templated)."},
+                    "conn_id": remote_conn,
+                    "poke_interval": {**poke, "default": 30},
+                    "timeout": _DURATION,
+                    "allowed_states": _states("States that end the wait successfully."),
+                    "failed_states": _states("States that fail the task."),
+                },
+                ["dag_id"],
+            ),
+            builder=_build_wait_for_dag_run,
+            check=_allow_list_check(
+                "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+            ),
+        ),
+        TaskTemplate(
+            "http_request",
+            description="Call an HTTP endpoint of an admin-approved connection; "
+            "fails on an unexpected status.",
+            with_schema=obj(
+                {
+                    "conn_id": http_conn,
+                    "endpoint": _RELATIVE_PATH,
+                    "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], "default": "GET"},
+                    "json": {"description": "JSON body (templated)."},
+                    "data": {"type": "string", "maxLength": 100000, "description": "Raw body (templated)."},
+                    "headers": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "maxLength": 4000},
+                        "description": "Extra request headers (templated).",
+                    },
+                    "expected_status": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                        "minItems": 1,
+                        "default": [200, 201, 202, 204],
+                    },
+                    "timeout": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 60},
+                },
+                ["conn_id"],
+            ),
+            builder=_build_http_request,
+            check=_allow_list_check(
+                "conn_id", settings.http_connections, "http_connections", "HTTP connection"
+            ),
+        ),
+        TaskTemplate(
+            "bash",
+            description="Run a shell command (disabled unless an admin enables it).",
+            with_schema=obj(
+                {
+                    "command": {"type": "string", "minLength": 1, "maxLength": 10000},
+                    "env": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                ["command"],
+            ),
+            builder=_build_bash,
+            enabled_by_default=False,
+        ),
+        TaskTemplate(
+            "python",
+            description="Run an admin-approved Python function (disabled unless an admin enables it).",
+            with_schema=obj({"callable": callable_schema, "kwargs": {"type": "object"}}, ["callable"]),
+            builder=_make_python_builder(settings.python_callables),
+            enabled_by_default=False,
+            check=_allow_list_check(
+                "callable", settings.python_callables, "python_callables", "python callable"
+            ),
+        ),
+        NotificationTemplate(
+            "email",
+            description="Send an email through Airflow's SMTP connection ([email] email_conn_id).",
+            with_schema=obj(
+                {
+                    "to": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+                        "minItems": 1,
+                        "maxItems": 50,
+                    },
+                    "subject": {"type": "string", "maxLength": 500},
+                    "message": {"type": "string", "maxLength": 20000},
+                },
+                ["to"],
+            ),
+            builder=_build_email,
+        ),
+        NotificationTemplate(
+            "webhook",
+            description="POST a JSON summary of the run to an admin-approved connection.",
+            with_schema=obj({"conn_id": webhook_conn, "endpoint": _RELATIVE_PATH}, ["conn_id"]),
+            builder=_build_webhook,
+            check=_allow_list_check(
+                "conn_id", settings.webhook_connections, "webhook_connections", "webhook connection"
+            ),
+        ),
+    ]
+
+
+# --- notification templates -------------------------------------------------------------------------
+
+_EVENT_WORDS = {"on_failure": "failed", "on_success": "succeeded", "on_retry": "is retrying a task"}
+
+
+def _build_email(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    name = spec.dag_id if spec is not None else "schedule"
+    subject = with_.get("subject") or f"[Airflow] {name} {_EVENT_WORDS.get(event, event)}"
+    message = with_.get("message") or (
+        f"Schedule {name} {_EVENT_WORDS.get(event, event)}.<br>Run: {{{{ run_id }}}}<br>"
+        f"Logical date: {{{{ logical_date }}}}"
+    )
+    return SmtpNotifier(to=with_["to"], subject=subject, html_content=message)
+
+
+def _build_webhook(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
+    from airflow_provider_scheduler.notifications.webhook import WebhookNotifier
+
+    return WebhookNotifier(conn_id=with_["conn_id"], endpoint=with_.get("endpoint", ""), event=event)

@@ -1,0 +1,280 @@
+"""Registry of task and notification templates, with per-deployment enablement and namespace allow-lists.
+
+A *task template* is a name, a JSON Schema for the ``with`` arguments a spec passes, and a builder that
+returns the operator. A spec can only name a template; the registry decides what exists and what is
+allowed. Nothing is imported because a spec named it: builders import their operator lazily, and only
+for templates registered by the platform team.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "airflow_provider_scheduler.templates"
+
+#: ``check(with_, namespace) -> [(sub_path, message), ...]``: rules a JSON Schema cannot express
+#: (e.g. connection allow-lists). ``sub_path`` is relative to ``with`` (``"conn_id"``).
+CheckFn = Callable[[Mapping[str, Any], "str | None"], list[tuple[str, str]]]
+
+
+class _Template:
+    kind = "template"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str,
+        with_schema: Mapping[str, Any],
+        builder: Callable[..., Any],
+        enabled_by_default: bool = True,
+        check: CheckFn | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.with_schema = dict(with_schema)
+        self.builder = builder
+        self.enabled_by_default = enabled_by_default
+        self.check = check
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    @functools.cached_property
+    def validator(self) -> Any:
+        """A compiled ``jsonschema`` Draft 2020-12 validator for ``with`` (built on first use)."""
+        from jsonschema import Draft202012Validator
+
+        Draft202012Validator.check_schema(self.with_schema)
+        return Draft202012Validator(self.with_schema)
+
+    @functools.cached_property
+    def fast_check(self) -> Any:
+        """A conservative fast validity check of ``with`` (None when the schema is not simple enough)."""
+        from airflow_provider_scheduler.spec.fastcheck import compile_fast_check
+
+        return compile_fast_check(self.with_schema)
+
+    def extra_problems(self, with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        """Problems the template's ``check`` function finds (beyond the JSON Schema)."""
+        return list(self.check(with_, namespace)) if self.check else []
+
+
+class TaskTemplate(_Template):
+    """A named task template: JSON Schema for ``with`` plus a builder that returns the operator.
+
+    :param name: the name specs use in ``template:``.
+    :param description: one line for docs and the published schema.
+    :param with_schema: JSON Schema (draft 2020-12) of the ``with`` object.
+    :param builder: ``builder(*, task_id, with_, **operator_kwargs) -> BaseOperator``; called by the factory
+        inside an active ``with DAG(...)``; ``with_`` is a plain dict copy.
+    :param enabled_by_default: False for templates an admin must enable (``bash``, ``python``).
+    :param check: optional extra rules, see :data:`CheckFn`.
+    """
+
+    kind = "task template"
+
+    def build(self, task_id: str, with_: Mapping[str, Any], **operator_kwargs: Any) -> Any:
+        """Create the operator for one task (inside ``with DAG(...)``).
+
+        :param task_id: the task id.
+        :param with_: the task's validated ``with`` arguments.
+        :param operator_kwargs: already-resolved BaseOperator arguments (retries, retry_delay,
+            execution_timeout, trigger_rule, ...).
+        """
+        from airflow_provider_scheduler.spec.model import thaw
+
+        return self.builder(task_id=task_id, with_=thaw(with_), **operator_kwargs)
+
+
+class NotificationTemplate(_Template):
+    """A named notification template (``notify.on_failure[i].template``).
+
+    :param builder: ``builder(*, with_, event, spec) -> callable`` returning an Airflow callback
+        (usually a ``BaseNotifier``); ``event`` is ``"on_failure"``, ``"on_success"`` or ``"on_retry"``.
+    """
+
+    kind = "notification template"
+
+    def build(self, with_: Mapping[str, Any], *, event: str, spec: Any = None) -> Any:
+        """Create the callback for one notification."""
+        from airflow_provider_scheduler.spec.model import thaw
+
+        return self.builder(with_=thaw(with_), event=event, spec=spec)
+
+
+class TemplateRegistry:
+    """Named task and notification templates, which of them are enabled, and who may use them.
+
+    :param templates: task and notification templates to register.
+    :param enabled: names of opt-in templates (``enabled_by_default=False``) an admin enabled.
+    :param disabled: names of templates an admin disabled.
+    :param namespace_allow: per-namespace allow-list (``"*"`` = every other namespace); None = all.
+    """
+
+    def __init__(
+        self,
+        templates: Iterable[_Template] = (),
+        *,
+        enabled: Collection[str] = (),
+        disabled: Collection[str] = (),
+        namespace_allow: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        self._tasks: dict[str, TaskTemplate] = {}
+        self._notifiers: dict[str, NotificationTemplate] = {}
+        self._enabled = set(enabled)
+        self._disabled = set(disabled)
+        self._namespace_allow = (
+            None if namespace_allow is None else {k: frozenset(v) for k, v in namespace_allow.items()}
+        )
+        for template in templates:
+            self.register(template)
+
+    # registration
+    def register(self, template: _Template, *, replace: bool = False) -> None:
+        """Add a task or notification template (ValueError if the name is taken and not ``replace``)."""
+        if not isinstance(template, (TaskTemplate, NotificationTemplate)):
+            raise TypeError(f"expected a TaskTemplate or NotificationTemplate, got {type(template).__name__}")
+        if not template.name or not template.name.replace("_", "a").isalnum():
+            raise ValueError(f"template name {template.name!r} must be letters, digits and underscores")
+        taken = template.name in (self._tasks if isinstance(template, TaskTemplate) else self._notifiers)
+        if taken and not replace:
+            raise ValueError(f"a {template.kind} named {template.name!r} is already registered")
+        if isinstance(template, TaskTemplate):
+            self._tasks[template.name] = template
+        else:
+            self._notifiers[template.name] = template
+
+    def enable(self, name: str) -> None:
+        """Enable an opt-in template (e.g. ``bash``)."""
+        self._enabled.add(name)
+        self._disabled.discard(name)
+
+    def disable(self, name: str) -> None:
+        """Disable a template for every namespace."""
+        self._disabled.add(name)
+        self._enabled.discard(name)
+
+    # lookup
+    def get(self, name: str) -> TaskTemplate | None:
+        """The task template with this name, or None."""
+        return self._tasks.get(name)
+
+    def get_notifier(self, name: str) -> NotificationTemplate | None:
+        """The notification template with this name, or None."""
+        return self._notifiers.get(name)
+
+    def names(self) -> list[str]:
+        """Names of all registered task templates (enabled or not), sorted."""
+        return sorted(self._tasks)
+
+    def notifier_names(self) -> list[str]:
+        """Names of all registered notification templates, sorted."""
+        return sorted(self._notifiers)
+
+    def templates(self) -> list[TaskTemplate]:
+        return [self._tasks[n] for n in self.names()]
+
+    def notifiers(self) -> list[NotificationTemplate]:
+        return [self._notifiers[n] for n in self.notifier_names()]
+
+    def is_enabled(self, name: str) -> bool:
+        template = self._tasks.get(name) or self._notifiers.get(name)
+        if template is None or name in self._disabled:
+            return False
+        return template.enabled_by_default or name in self._enabled
+
+    def is_allowed(self, name: str, namespace: str | None = None) -> bool:
+        """Whether ``namespace`` may use the (task or notification) template ``name``."""
+        return self.why_not_allowed(name, namespace) is None
+
+    def why_not_allowed(self, name: str, namespace: str | None = None) -> str | None:
+        """None when allowed, else the reason in plain words (for error messages)."""
+        template = self._tasks.get(name) or self._notifiers.get(name)
+        if template is None:
+            return f"no template named {name!r} is registered"
+        if not self.is_enabled(name):
+            return (
+                f"the {template.kind} {name!r} is disabled on this deployment "
+                f"(an admin can enable it with [schedule_specs] enabled_templates)"
+            )
+        if self._namespace_allow is not None and namespace is not None:
+            allowed = self._namespace_allow.get(namespace, self._namespace_allow.get("*"))
+            if allowed is not None and name not in allowed:
+                return f"the {template.kind} {name!r} is not allowed in namespace {namespace!r}"
+        return None
+
+    def allowed_names(self, namespace: str | None = None, *, notifiers: bool = False) -> list[str]:
+        """Names ``namespace`` may use (all namespaces' union when None)."""
+        names = self.notifier_names() if notifiers else self.names()
+        return [n for n in names if self.is_allowed(n, namespace)]
+
+
+# --- the default registry ---------------------------------------------------------------------------
+
+_EXTRA: list[_Template] = []
+
+
+def register(template: _Template) -> None:
+    """Register a template in the default registry (Python API for platform teams).
+
+    Call it from code the DAG processor imports (e.g. a plugin or the loader file) before specs are
+    parsed; it also applies to a default registry that already exists. A template registered this way
+    replaces a built-in or entry-point template of the same name.
+    """
+    _EXTRA[:] = [t for t in _EXTRA if not (t.name == template.name and type(t) is type(template))]
+    _EXTRA.append(template)
+    if default_registry.cache_info().currsize:
+        default_registry().register(template, replace=True)
+
+
+@functools.lru_cache(maxsize=1)
+def default_registry() -> TemplateRegistry:
+    """Built-ins + entry point group ``airflow_provider_scheduler.templates`` + admin config (cached).
+
+    Reads ``[schedule_specs]`` options: ``enabled_templates``, ``disabled_templates``,
+    ``allowed_templates``, ``python_callables``, ``http_connections``, ``webhook_connections``,
+    ``remote_connections``. Call ``default_registry.cache_clear()`` after changing them in-process.
+    """
+    from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
+
+    settings = TemplateSettings.from_airflow_config()
+    registry = TemplateRegistry(
+        builtin_templates(settings),
+        enabled=settings.enabled_templates,
+        disabled=settings.disabled_templates,
+        namespace_allow=settings.allowed_templates,
+    )
+    load_entry_points(registry)
+    for template in _EXTRA:
+        registry.register(template, replace=True)
+    return registry
+
+
+def load_entry_points(registry: TemplateRegistry) -> None:
+    """Register templates from installed packages' ``airflow_provider_scheduler.templates`` entry points.
+
+    An entry point may name a TaskTemplate / NotificationTemplate, a list of them, or a function that
+    takes the registry and registers what it wants. A broken entry point is logged and skipped.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            if isinstance(obj, _Template):
+                registry.register(obj, replace=True)
+            elif isinstance(obj, (list, tuple)):
+                for item in obj:
+                    registry.register(item, replace=True)
+            elif callable(obj):
+                obj(registry)
+            else:
+                raise TypeError(f"unsupported object {type(obj).__name__}")
+        except Exception:
+            log.exception("Could not load schedule-spec templates from entry point %s", ep.name)
