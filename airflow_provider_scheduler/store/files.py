@@ -122,6 +122,14 @@ class FileScheduleStore(ScheduleStore):
 
     # scanning --------------------------------------------------------------------------------
     def _require_root(self) -> None:
+        """A read-write store creates its folder; a missing folder of a read-only one is unavailable."""
+        if not self.read_only and not self.root.exists():
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreUnavailableError(
+                    self.uri, f"cannot create directory {self.root}: {err.strerror}"
+                ) from None
         if not self.root.is_dir():
             raise StoreUnavailableError(self.uri, f"directory {self.root} does not exist")
 
@@ -155,8 +163,7 @@ class FileScheduleStore(ScheduleStore):
         try:
             items = list(self._load_spec_file(load_spec_file, path))
         except SpecError as err:
-            if err.source is None:
-                err.source = rel
+            err.source = rel  # relative to the store's folder
             items = [err]
         except OSError as err:
             raise StoreUnavailableError(self.uri, f"cannot read {rel}: {err.strerror}") from None

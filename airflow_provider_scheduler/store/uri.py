@@ -6,8 +6,9 @@ Airflow is imported only when no URI is given (to read ``[schedule_specs] store`
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_scheduler.store.errors import InvalidStoreUriError
 
@@ -33,21 +34,16 @@ def default_store_uri() -> str:
 def redact_uri(uri: str) -> str:
     """``uri`` with its password replaced by ``***`` (safe for messages and logs)."""
     try:
-        parts = urlsplit(uri)
+        netloc = urlsplit(uri).netloc
     except ValueError:
         return "<malformed store URI>"
-    netloc = parts.netloc
+    redacted = uri
     if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
+        userinfo = netloc.rpartition("@")[0]
         if ":" in userinfo:
             user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostport}"
-    query = parts.query
-    if "password=" in query:
-        query = "&".join(
-            "password=***" if item.startswith("password=") else item for item in query.split("&")
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+            redacted = redacted.replace(f"//{userinfo}@", f"//{user}:***@", 1)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", redacted)
 
 
 def uri_scheme(uri: str) -> str:

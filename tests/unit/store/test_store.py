@@ -1,0 +1,268 @@
+"""The store contract on SQLite and the file store, plus what is specific to each of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from store_contract import SqlStoreContract, StoreContract, canonical, make_spec
+
+from airflow_provider_scheduler.store import (
+    ConflictError,
+    InvalidStoreUriError,
+    ReadOnlyStoreError,
+    ScheduleStore,
+    StoreError,
+    StoreUnavailableError,
+    open_store,
+    redact_uri,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class TestSqliteStore(SqlStoreContract):
+    @pytest.fixture
+    def store_uri(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'specs.db'}"
+
+
+class TestInMemorySqliteStore(StoreContract):
+    @pytest.fixture
+    def store_uri(self) -> str:
+        return "sqlite://"
+
+
+class TestFileStore(StoreContract):
+    incremental_adds_and_deletes = False
+
+    @pytest.fixture
+    def store_uri(self, tmp_path: Path) -> str:
+        return f"file://{tmp_path / 'specs'}"
+
+
+class TestOpenStore:
+    def test_default_uri_comes_from_the_airflow_config_option(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__STORE", f"sqlite:///{tmp_path / 'configured.db'}")
+        store = open_store()
+        try:
+            store.put(make_spec("cfg"), author="x")
+        finally:
+            store.close()
+        assert store.uri == f"sqlite:///{tmp_path / 'configured.db'}"
+        assert (tmp_path / "configured.db").exists()
+
+    def test_empty_option_means_sqlite_in_airflow_home(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow.configuration import AIRFLOW_HOME
+
+        from airflow_provider_scheduler.store import default_store_uri
+
+        monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__STORE", "")
+        assert default_store_uri() == f"sqlite:///{Path(AIRFLOW_HOME) / 'schedule_specs.db'}"
+
+    @pytest.mark.parametrize(
+        ("uri", "message"),
+        [
+            (
+                "not a uri",
+                "store URI 'not a uri' is not a URI; expected sqlite:///PATH, "
+                "postgresql://USER@HOST:PORT/DB or file:///DIR",
+            ),
+            (
+                "mysql://u:pw@h/db",
+                "store URI 'mysql://u:***@h/db' has an unsupported scheme 'mysql'; expected "
+                "sqlite:///PATH, postgresql://USER@HOST:PORT/DB or file:///DIR",
+            ),
+            ("file://server/share", "store URI 'file://server/share': expected file:///ABSOLUTE/DIR"),
+            (
+                "file:///tmp/x?mode=rx",
+                "store URI 'file:///tmp/x?mode=rx': mode must be 'ro' or 'rw', not 'rx'",
+            ),
+            ("file:///tmp/x?colour=1", "store URI 'file:///tmp/x?colour=1': unknown option(s) colour"),
+        ],
+    )
+    def test_malformed_uri(self, uri: str, message: str) -> None:
+        with pytest.raises(InvalidStoreUriError) as info:
+            open_store(uri)
+        assert str(info.value) == message
+
+    def test_unreachable_sqlite(self, tmp_path: Path) -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'missing-dir' / 'specs.db'}")
+        with pytest.raises(StoreUnavailableError) as info:
+            store.list()
+        assert str(info.value) == (
+            f"the store at sqlite:///{tmp_path / 'missing-dir' / 'specs.db'} is unreachable: "
+            "unable to open database file"
+        )
+
+    def test_unreachable_postgresql_hides_the_password(self) -> None:
+        from sqlalchemy import __version__ as sa_version
+
+        if int(sa_version.split(".")[0]) < 2:
+            uri = "postgresql+psycopg2://app:s3cret@127.0.0.1:1/specs"
+            with pytest.raises(InvalidStoreUriError) as bad:
+                open_store(uri)
+            # SQLAlchemy 1.4 (Airflow 2.11) only has the psycopg2 dialect; the venv does not ship it
+            assert str(bad.value) == (
+                "store URI 'postgresql+psycopg2://app:***@127.0.0.1:1/specs' needs the psycopg2 driver: "
+                "`pip install psycopg2-binary`"
+            )
+            return
+        store = open_store("postgresql://app:s3cret@127.0.0.1:1/specs")  # nothing listens on port 1
+        with pytest.raises(StoreUnavailableError) as info:
+            store.put(make_spec("x"), author="x")
+        assert str(info.value).startswith(
+            "the store at postgresql://app:***@127.0.0.1:1/specs is unreachable: "
+        )
+        assert "s3cret" not in str(info.value)
+        assert "s3cret" not in repr(store)
+
+    @pytest.mark.skipif(
+        int(__import__("sqlalchemy").__version__.split(".")[0]) >= 2,
+        reason="SQLAlchemy 1.4 (Airflow 2.11) has no psycopg 3 dialect; 2.x has",
+    )
+    def test_psycopg3_uri_on_sqlalchemy_14_says_what_to_install(self) -> None:
+        with pytest.raises(InvalidStoreUriError) as info:
+            open_store("postgresql+psycopg://app:pw@db/specs")
+        assert "use postgresql+psycopg2://... and `pip install psycopg2-binary`" in str(info.value)
+        assert "pw@" not in str(info.value)
+
+    def test_redact_uri(self) -> None:
+        assert (
+            redact_uri("postgresql://u:p%40ss@h:5/d?sslmode=require")
+            == "postgresql://u:***@h:5/d?sslmode=require"
+        )
+        assert redact_uri("postgresql://h/d?user=u&password=x") == "postgresql://h/d?user=u&password=***"
+        assert redact_uri("sqlite:////a/b.db") == "sqlite:////a/b.db"
+
+    def test_importing_the_store_imports_neither_airflow_nor_sqlalchemy(self) -> None:
+        code = (
+            "import sys, airflow_provider_scheduler.store as s; "
+            "print(sorted(m for m in ('airflow', 'sqlalchemy') if m in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == "[]"
+
+
+class TestFileStoreSpecifics:
+    @pytest.fixture
+    def folder(self, tmp_path: Path) -> Path:
+        return tmp_path / "specs"
+
+    @pytest.fixture
+    def store(self, folder: Path) -> Iterator[ScheduleStore]:
+        store = open_store(f"file://{folder}")
+        yield store
+        store.close()
+
+    def test_writes_one_yaml_file_per_spec(self, store: ScheduleStore, folder: Path) -> None:
+        import yaml
+
+        store.put_many([make_spec("a"), make_spec("b", namespace="qa")], author="x")
+        assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*.yaml")) == [
+            "analytics/a.yaml",
+            "qa/b.yaml",
+        ]
+        assert yaml.safe_load((folder / "analytics" / "a.yaml").read_text()) == canonical(make_spec("a"))
+
+    def test_read_only_store_refuses_writes(self, store: ScheduleStore, folder: Path) -> None:
+        store.put(make_spec("a"), author="x")
+        ro = open_store(f"file://{folder}?mode=ro")
+        assert ro.get("analytics.a") is not None
+        for call in (
+            lambda: ro.put(make_spec("b"), author="x"),
+            lambda: ro.put_many([make_spec("b")], author="x"),
+            lambda: ro.pause("analytics.a", author="x"),
+            lambda: ro.delete("analytics.a", author="x"),
+        ):
+            with pytest.raises(ReadOnlyStoreError) as info:
+                call()
+            assert (
+                str(info.value)
+                == f"the store at file://{folder}?mode=ro is read-only; writes are not allowed"
+            )
+        assert sorted(p.name for p in folder.rglob("*.yaml")) == ["a.yaml"]
+
+    def test_files_the_store_never_wrote_are_revision_1(self, folder: Path) -> None:
+        (folder / "team").mkdir(parents=True)
+        (folder / "team" / "hand.json").write_text(json.dumps(make_spec("hand", namespace="team")))
+        store = open_store(f"file://{folder}?mode=ro")
+        stored = store.get("team.hand")
+        assert stored is not None
+        assert (stored.revision, stored.author, stored.spec) == (
+            1,
+            "(file)",
+            canonical(make_spec("hand", namespace="team")),
+        )
+        assert [(r.revision, r.action, r.author) for r in store.history("team.hand")] == [
+            (1, "create", "(file)")
+        ]
+
+    def test_an_edit_behind_the_stores_back_is_a_revision(self, store: ScheduleStore, folder: Path) -> None:
+        import yaml
+
+        store.put(make_spec("a"), author="alice")
+        (folder / "analytics" / "a.yaml").write_text(yaml.safe_dump(make_spec("a", schedule="@daily")))
+        stored = store.get("analytics.a")
+        assert (stored.revision, stored.author) == (2, "(external edit)")  # type: ignore[union-attr]
+        with pytest.raises(ConflictError, match="is at revision 2, your change was based on revision 1"):
+            store.put(make_spec("a", schedule="@hourly"), author="bob", expected_revision=1)
+        assert store.put(make_spec("a", schedule="@hourly"), author="bob", expected_revision=2) == 3
+        assert [(r.revision, r.author) for r in store.history("analytics.a")] == [
+            (1, "alice"),
+            (2, "(external edit)"),
+            (3, "bob"),
+        ]
+
+    def test_an_invalid_file_is_skipped_and_reported(self, store: ScheduleStore, folder: Path) -> None:
+        store.put(make_spec("good"), author="x")
+        (folder / "analytics" / "bad.yaml").write_text("namespace: analytics\nname: bad\nschedule: nope\n")
+        assert [s.id for s in store.list()] == ["analytics.good"]
+        assert [p.source for p in store.problems] == ["analytics/bad.yaml"]  # type: ignore[attr-defined]
+
+    def test_a_spec_defined_twice_keeps_the_first_file(self, store: ScheduleStore, folder: Path) -> None:
+        store.put(make_spec("dup"), author="x")
+        (folder / "zz.json").write_text(json.dumps(make_spec("dup", schedule="@daily")))
+        assert store.get("analytics.dup").spec == canonical(make_spec("dup"))  # type: ignore[union-attr]
+        problems = store.problems  # type: ignore[attr-defined]
+        assert [(p.source, str(p)) for p in problems] == [
+            (
+                "zz.json",
+                "(root): spec analytics.dup is already defined in analytics/dup.yaml; this copy is ignored",
+            )
+        ]
+
+    def test_a_spec_in_a_multi_spec_file_cannot_be_written(self, store: ScheduleStore, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        (folder / "all.json").write_text(json.dumps([make_spec("one"), make_spec("two")]))
+        assert [s.id for s in store.list()] == ["analytics.one", "analytics.two"]
+        with pytest.raises(StoreError) as info:
+            store.pause("analytics.one", author="x")
+        assert str(info.value) == (
+            "spec analytics.one is defined in all.json together with other specs; "
+            "edit that file, or move the spec to its own file"
+        )
+
+    def test_a_missing_folder_is_unavailable(self, folder: Path) -> None:
+        store = open_store(f"file://{folder}?mode=ro")
+        with pytest.raises(StoreUnavailableError) as info:
+            store.changes(None)
+        assert (
+            str(info.value)
+            == f"the store at file://{folder}?mode=ro is unreachable: directory {folder} does not exist"
+        )
+
+    def test_changes_without_any_change_parses_nothing(self, store: ScheduleStore) -> None:
+        store.put_many([make_spec(f"s{i}") for i in range(3)], author="x")
+        token = store.changes(None).token
+        fresh = open_store(store.uri)  # a new process: no parse cache
+        result = fresh.changes(token)
+        assert (result.specs, result.full, result.token) == ([], False, token)
+        assert fresh._cache == {}  # type: ignore[attr-defined]
