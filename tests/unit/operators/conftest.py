@@ -1,18 +1,20 @@
-"""Fixtures for operator/sensor tests: a scripted Airflow API on 127.0.0.1 and a task runner for both modes."""
+"""Operator/sensor test fixtures: a scripted Airflow API on 127.0.0.1, a task runner for both modes."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_airflow_api import FakeAirflowApi
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 PARENT_DAG_ID = "parent_dag"
 PARENT_RUN_ID = "manual__2026-01-01T00:00:00+00:00"
@@ -55,18 +57,19 @@ def run_task(task: Any, context: dict[str, Any], *, deferred_events: list[Any] |
 
     try:
         return task.execute(context)
-    except TaskDeferred as deferred:
-        classpath, kwargs = deferred.trigger.serialize()
-        assert classpath == "airflow_provider_scheduler.triggers.dag_run.SchedulerDagRunTrigger"
-        trigger = SchedulerDagRunTrigger(**kwargs)
-        assert trigger == deferred.trigger
-        events = asyncio.run(collect_events(trigger))
-        assert len(events) == 1, events
-        if deferred_events is not None:
-            deferred_events.append(events[0].payload)
-        return task.resume_execution(
-            deferred.method_name, {**(deferred.kwargs or {}), "event": events[0].payload}, context
-        )
+    except TaskDeferred as exc:
+        deferred = exc
+    classpath, kwargs = deferred.trigger.serialize()
+    assert classpath == "airflow_provider_scheduler.triggers.dag_run.SchedulerDagRunTrigger"
+    trigger = SchedulerDagRunTrigger(**kwargs)
+    assert trigger == deferred.trigger
+    events = asyncio.run(collect_events(trigger))
+    assert len(events) == 1, events
+    if deferred_events is not None:
+        deferred_events.append(events[0].payload)
+    return task.resume_execution(
+        deferred.method_name, {**(deferred.kwargs or {}), "event": events[0].payload}, context
+    )
 
 
 def outcome_of(call: Callable[[], Any]) -> tuple[str, str, str]:

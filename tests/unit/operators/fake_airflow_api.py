@@ -257,12 +257,8 @@ class FakeAirflowApi:
         if len(parts) == 4 and parts[2] == "dagRuns":
             run = dag.runs.get(parts[3])
             if run is None:
-                return web.json_response(
-                    {
-                        "detail": f"The DagRun with dag_id: `{dag.dag_id}` and run_id: `{parts[3]}` was not found"
-                    },
-                    status=404,
-                )
+                detail = f"The DagRun with dag_id: `{dag.dag_id}` and run_id: `{parts[3]}` was not found"
+                return web.json_response({"detail": detail}, status=404)
             state = run.next_state()
             if dag.paused and state not in ("success", "failed"):
                 state = "queued"  # a paused DAG never starts its runs

@@ -9,19 +9,22 @@ the same return value. Each scenario also pins what the user sees (class and mes
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import PARENT_DAG_ID, PARENT_RUN_ID, make_context, outcome_of, run_task
-from fake_airflow_api import FakeAirflowApi
 
 from airflow_provider_scheduler.operators.trigger_dag_run import (
     SchedulerTriggerDagRunOperator,
     deterministic_run_id,
 )
 from airflow_provider_scheduler.sensors.dag_run import SchedulerDagRunSensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fake_airflow_api import FakeAirflowApi
 
 TARGET = "target_dag"
 OP_RUN_ID = deterministic_run_id(PARENT_DAG_ID, PARENT_RUN_ID, "trigger", -1)
@@ -58,6 +61,10 @@ def _then(*steps: Callable[[FakeAirflowApi, str], None]) -> Callable[[FakeAirflo
 
 def _url(api: FakeAirflowApi, run_id: str) -> str:
     return f"{api.url}/dags/{TARGET}/runs/{run_id.replace(':', '%3A').replace('+', '%2B')}"
+
+
+def _run_path(run_id: str) -> str:
+    return f"/api/v2/dags/{TARGET}/dagRuns/{run_id.replace(':', '%3A').replace('+', '%2B')}"
 
 
 def _not_found_run(api: FakeAirflowApi, run_id: str) -> str:
@@ -141,8 +148,8 @@ SCENARIOS = [
             "AirflowSensorTimeout",
             "AirflowSensorTimeout",
             f"Timed out waiting for DAG run {TARGET!r}/{run_id!r} to reach ['success']; its state could "
-            f"not be read yet. Last API error: Airflow API connection 'scheduler_default' ({api.url}) answered 502 Bad "
-            f"Gateway to GET /api/v2/dags/{TARGET}/dagRuns/{run_id.replace(':', '%3A').replace('+', '%2B')}: "
+            "not be read yet. Last API error: Airflow API connection 'scheduler_default' "
+            f"({api.url}) answered 502 Bad Gateway to GET {_run_path(run_id)}: "
             "scripted. Gave up after 1 attempt; the deployment may be overloaded or restarting: check its "
             "health, or raise max_retries / timeout.",
         ),
