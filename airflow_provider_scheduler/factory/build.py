@@ -113,6 +113,9 @@ def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
         default_args=default_args,
         tags=[*spec.tags, f"namespace:{namespace}"],
         is_paused_upon_creation=spec.paused,
+        # The loader registers finished DAGs itself; a DAG whose build failed half-way must not be
+        # picked up by Airflow's auto-registration of ``with DAG(...)`` blocks.
+        auto_register=False,
         **dag_kwargs,
     )
     entry: dict[str, Any] = {}

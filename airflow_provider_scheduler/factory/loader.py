@@ -123,7 +123,7 @@ def parsing_context_dag_id() -> str | None:
     try:
         from airflow.sdk import get_parsing_context
     except ImportError:  # Airflow 2.x
-        from airflow.utils.dag_parsing_context import get_parsing_context
+        from airflow.utils.dag_parsing_context import get_parsing_context  # type: ignore[no-redef]
     return get_parsing_context().dag_id  # type: ignore[no-any-return]
 
 
@@ -466,7 +466,7 @@ def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
     def push() -> list[str]:
         from airflow_provider_scheduler.hooks.scheduler import SchedulerHook, SchedulerNotFoundError
 
-        hook = SchedulerHook(scheduler_conn_id=conn_id)
+        hook = SchedulerHook(scheduler_conn_id=conn_id, timeout=timeout, max_retries=0)
         done = []
         for dag_id, paused in sorted(pending.items()):
             # A DAG Airflow has not created yet gets the state from is_paused_upon_creation.

@@ -1,0 +1,195 @@
+"""build_dag: every spec field becomes the right DAG / task attribute, deterministically."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from airflow_provider_scheduler.factory import SpecBuildError, build_dag
+from airflow_provider_scheduler.spec import parse_spec
+from airflow_provider_scheduler.spec.schedule import CronSchedule
+from airflow_provider_scheduler.templates.builtins import builtin_templates
+from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate, TemplateRegistry
+
+RICH = {
+    "version": 1,
+    "namespace": "analytics",
+    "name": "daily-orders",
+    "description": "Daily orders report\n\nRuns the **orders** refresh, then the report.",
+    "owner": "alice@example.com",
+    "tags": ["finance"],
+    "paused": True,
+    "schedule": {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"},
+    "start_date": "2026-01-01",
+    "end_date": "2027-01-01",
+    "catchup": True,
+    "max_active_runs": 3,
+    "dagrun_timeout": "PT2H",
+    "params": {"region": {"type": "string", "enum": ["eu", "us"], "default": "eu", "description": "Region"}},
+    "defaults": {
+        "retries": 2,
+        "retry_delay": "PT5M",
+        "retry_exponential_backoff": True,
+        "execution_timeout": "PT1H",
+    },
+    "notify": {
+        "on_failure": [{"template": "record", "with": {"to": "failure"}}],
+        "on_success": [{"template": "record", "with": {"to": "success"}}],
+        "on_retry": [{"template": "record", "with": {"to": "retry"}}],
+    },
+    "tasks": [
+        {"id": "create-env", "template": "empty", "role": "setup"},
+        {
+            "id": "refresh",
+            "template": "empty",
+            "depends_on": ["create-env"],
+            "retries": 5,
+            "execution_timeout": "PT10M",
+        },
+        {"id": "report", "template": "empty", "depends_on": ["refresh"], "trigger_rule": "all_done"},
+        {"id": "drop-env", "template": "empty", "depends_on": ["report"], "role": "teardown"},
+    ],
+}
+
+
+class Recorder:
+    """A notification callback that remembers its target (compared by value in the tests)."""
+
+    def __init__(self, to: str, event: str) -> None:
+        self.to, self.event = to, event
+
+    def __call__(self, context):  # pragma: no cover - not run in unit tests
+        return None
+
+    def __eq__(self, other):
+        return isinstance(other, Recorder) and (self.to, self.event) == (other.to, other.event)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def registry():
+    record = NotificationTemplate(
+        "record",
+        description="test notifier",
+        with_schema={"type": "object", "properties": {"to": {"type": "string"}}},
+        builder=lambda *, with_, event, spec=None: Recorder(with_["to"], event),
+    )
+    return TemplateRegistry([*builtin_templates(), record])
+
+
+def _serialized(dag):
+    from airflow.serialization import serialized_objects as so
+
+    serializer = getattr(so, "DagSerialization", None) or so.SerializedDAG
+    return json.dumps(serializer.to_dict(dag), sort_keys=True, default=str)
+
+
+class TestBuildDag:
+    def test_every_field_is_honoured(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        dag = build_dag(spec, registry)
+        berlin = ZoneInfo("Europe/Berlin")
+
+        assert dag.dag_id == "analytics.daily-orders"
+        assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+        assert dag.timetable == CronSchedule("0 6 * * 1-5", "Europe/Berlin").to_airflow()
+        assert dag.timetable != CronSchedule("0 6 * * 1-5", "UTC").to_airflow()
+        assert dag.timetable != CronSchedule("0 7 * * 1-5", "Europe/Berlin").to_airflow()
+        assert dag.start_date == datetime(2026, 1, 1, tzinfo=berlin)
+        assert dag.timezone.name == "Europe/Berlin"
+        assert dag.end_date == datetime(2027, 1, 1, tzinfo=berlin)
+        assert dag.catchup is True
+        assert dag.max_active_runs == 3
+        assert dag.dagrun_timeout == timedelta(hours=2)
+        assert dag.params["region"] == "eu"
+        param = dag.params.get_param("region")
+        assert param.schema["enum"] == ["eu", "us"]
+        assert param.description == "Region"
+        assert set(dag.tags) == {"finance", "namespace:analytics"}
+        assert dag.description == "Daily orders report"
+        assert dag.doc_md == RICH["description"]
+        assert dag.is_paused_upon_creation is True
+        assert dag.owner == "alice@example.com"
+        assert dag.on_failure_callback == [Recorder("failure", "on_failure")]
+        assert dag.on_success_callback == [Recorder("success", "on_success")]
+
+        assert dag.task_ids == ["create-env", "refresh", "report", "drop-env"]
+        setup, refresh, report, teardown = (dag.get_task(t) for t in dag.task_ids)
+        for task in (setup, refresh, report, teardown):
+            assert task.owner == "alice@example.com"
+            assert task.retry_delay == timedelta(minutes=5)
+            assert task.retry_exponential_backoff
+            assert task.on_retry_callback == [Recorder("retry", "on_retry")]
+        assert (setup.retries, setup.execution_timeout) == (2, timedelta(hours=1))
+        assert (refresh.retries, refresh.execution_timeout) == (5, timedelta(minutes=10))
+        assert report.trigger_rule == "all_done"
+        assert setup.is_setup
+        assert not setup.is_teardown
+        assert teardown.is_teardown
+        assert not teardown.is_setup
+        assert sorted(teardown.upstream_task_ids) == ["create-env", "report"]
+        assert sorted(refresh.upstream_task_ids) == ["create-env"]
+        assert sorted(report.upstream_task_ids) == ["refresh"]
+
+    def test_minimal_spec_defaults(self, registry):
+        spec = parse_spec(
+            {
+                "version": 1,
+                "namespace": "qa",
+                "name": "manual",
+                "schedule": None,
+                "tasks": [{"id": "t", "template": "empty"}],
+            },
+            registry=registry,
+        )
+        dag = build_dag(spec, registry)
+        assert type(dag.timetable).__name__ == "NullTimetable"
+        assert dag.catchup is False
+        assert dag.max_active_runs == 1
+        assert dag.is_paused_upon_creation is False
+        assert set(dag.tags) == {"namespace:qa"}
+        assert dag.doc_md is None
+        assert dag.owner == "airflow"
+        assert dag.get_task("t").retries == 0
+
+    def test_deterministic(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        first, second = build_dag(spec, registry), build_dag(spec, registry)
+        assert first is not second
+        assert _serialized(first) == _serialized(second)
+        assert [(t.task_id, sorted(t.upstream_task_ids)) for t in first.tasks] == [
+            (t.task_id, sorted(t.upstream_task_ids)) for t in second.tasks
+        ]
+
+    def test_template_disabled_after_storing_fails_with_path(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        registry.disable("empty")
+        with pytest.raises(
+            SpecBuildError, match=r"^tasks\[0\] \(create-env\): the task template 'empty' is disabled"
+        ):
+            build_dag(spec, registry)
+
+    def test_builder_error_names_task_and_template(self, registry):
+        def broken(*, task_id, with_, **kwargs):
+            raise KeyError("conn_id")
+
+        registry.register(
+            TaskTemplate("broken", description="x", with_schema={"type": "object"}, builder=broken)
+        )
+        spec = parse_spec(
+            {
+                "version": 1,
+                "namespace": "qa",
+                "name": "b",
+                "schedule": None,
+                "tasks": [{"id": "t", "template": "broken"}],
+            },
+            registry=registry,
+        )
+        with pytest.raises(SpecBuildError) as err:
+            build_dag(spec, registry)
+        assert str(err.value) == "tasks[0] (t): template 'broken' failed: 'conn_id'"
