@@ -1,0 +1,71 @@
+"""``WebhookNotifier``: POST a JSON summary of a DAG run (or task retry) to an admin-approved connection."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseNotifier
+
+from airflow_provider_scheduler.templates.http_request import (
+    connection_base_url,
+    connection_session_args,
+    join_endpoint,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    iso = getattr(value, "isoformat", None)
+    return iso() if callable(iso) else str(value)
+
+
+def run_summary(context: Any, event: str) -> dict[str, Any]:
+    """The JSON body: ids, state and dates only (never conf, params or anything secret)."""
+    dag_run = context.get("dag_run")
+    ti = context.get("task_instance") or context.get("ti")
+    dag = context.get("dag")
+    return {
+        "event": event,
+        "dag_id": getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", None),
+        "run_id": getattr(dag_run, "run_id", None) or context.get("run_id"),
+        "state": _text(getattr(dag_run, "state", None)),
+        "logical_date": _text(getattr(dag_run, "logical_date", None) or context.get("logical_date")),
+        "task_id": getattr(ti, "task_id", None) if event == "on_retry" else None,
+        "try_number": getattr(ti, "try_number", None) if event == "on_retry" else None,
+    }
+
+
+class WebhookNotifier(BaseNotifier):
+    """POST ``run_summary`` as JSON to ``connection base URL + endpoint``.
+
+    :param conn_id: connection id (approved in ``[schedule_specs] webhook_connections``).
+    :param endpoint: path relative to the connection's base URL.
+    :param event: ``on_failure``, ``on_success`` or ``on_retry`` (included in the body).
+    :param timeout: seconds to wait for the receiver.
+    """
+
+    def __init__(
+        self, *, conn_id: str, endpoint: str = "", event: str = "on_failure", timeout: float = 30
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.endpoint = endpoint
+        self.event = event
+        self.timeout = timeout
+
+    def notify(self, context: Any) -> None:
+        import requests
+        from airflow.providers.common.compat.sdk import BaseHook
+
+        conn = BaseHook.get_connection(self.conn_id)
+        url = join_endpoint(connection_base_url(conn), self.endpoint)
+        body = run_summary(context, self.event)
+        response = requests.post(url, json=body, timeout=self.timeout, **connection_session_args(conn))
+        if response.status_code >= 400:
+            log.warning("Webhook %s answered HTTP %s", url, response.status_code)
+        else:
+            log.info("Webhook %s notified (%s)", url, self.event)

@@ -1,0 +1,125 @@
+"""The operator behind the ``http_request`` task template: one HTTP call to an admin-approved connection.
+
+Why our own small operator instead of the http provider's ``HttpOperator``: that provider is not
+installed with Airflow 3.3 (and would be a new hard dependency for one template); the template must
+behave the same wherever the provider runs; and it must only ever talk to the connection's own host
+(the spec supplies a relative path, never a URL). This operator is ~100 lines on ``requests``, which
+this provider already depends on.
+
+Connection fields used: ``host`` (may include the scheme, e.g. ``https://api.example.com``),
+``schema`` (``http``/``https`` when host has no scheme), ``port``, ``login``/``password`` (HTTP basic
+auth when login is set), and ``extra`` ``{"headers": {...}, "verify": true}``. Credentials never reach
+the log, the XCom or an exception message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseHook, BaseOperator
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.providers.common.compat.sdk import Context
+
+_MAX_RESPONSE_LOG = 2000
+
+
+def connection_base_url(conn: Any) -> str:
+    """Base URL of an Airflow connection (``scheme://host[:port]``), without credentials."""
+    host = (conn.host or "").strip().rstrip("/")
+    if not host:
+        raise AirflowException(f"connection {conn.conn_id!r} has no host")
+    if "://" not in host:
+        scheme = conn.schema if conn.schema in ("http", "https") else "https" if conn.port == 443 else "http"
+        host = f"{scheme}://{host}"
+    if conn.port and f":{conn.port}" not in host.split("://", 1)[1]:
+        host = f"{host}:{conn.port}"
+    return host
+
+
+def join_endpoint(base: str, endpoint: str) -> str:
+    """Join a base URL and a relative endpoint; refuses absolute URLs (they could leave the host)."""
+    endpoint = endpoint or ""
+    if "://" in endpoint or endpoint.startswith("//"):
+        raise AirflowException("the endpoint must be a path relative to the connection, not a URL")
+    return f"{base}/{endpoint.lstrip('/')}" if endpoint else base
+
+
+def connection_session_args(conn: Any) -> dict[str, Any]:
+    """``requests`` arguments from a connection: auth, headers and verify (a copy, never mutated)."""
+    extra = dict(conn.extra_dejson or {})
+    headers = dict(extra.get("headers") or {})
+    args: dict[str, Any] = {"headers": headers, "verify": extra.get("verify", True)}
+    if conn.login:
+        args["auth"] = (conn.login, conn.password or "")
+    return args
+
+
+class SpecHttpRequestOperator(BaseOperator):
+    """Send one HTTP request to an admin-approved connection and check the status code.
+
+    :param http_conn_id: connection id (approved in ``[schedule_specs] http_connections``).
+    :param endpoint: path relative to the connection's base URL (templated).
+    :param method: HTTP method.
+    :param json: JSON body (templated).
+    :param data: raw body (templated).
+    :param headers: extra headers (templated); added to the connection's ``extra.headers``.
+    :param expected_status: status codes that count as success.
+    :param request_timeout: seconds to wait for the response.
+    :return: (XCom) ``{"status_code": int}``; the body is logged (truncated), not pushed.
+    """
+
+    template_fields: Sequence[str] = ("endpoint", "json", "data", "headers")
+    ui_color = "#f4a460"
+
+    def __init__(
+        self,
+        *,
+        http_conn_id: str,
+        endpoint: str = "",
+        method: str = "GET",
+        json: Any = None,
+        data: str | None = None,
+        headers: dict[str, str] | None = None,
+        expected_status: Sequence[int] = (200, 201, 202, 204),
+        request_timeout: float = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.http_conn_id = http_conn_id
+        self.endpoint = endpoint
+        self.method = method.upper()
+        self.json = json
+        self.data = data
+        self.headers = headers
+        self.expected_status = tuple(expected_status)
+        self.request_timeout = request_timeout
+
+    def execute(self, context: Context) -> dict[str, int]:
+        import requests
+
+        conn = BaseHook.get_connection(self.http_conn_id)
+        url = join_endpoint(connection_base_url(conn), self.endpoint)
+        args = connection_session_args(conn)
+        args["headers"].update(self.headers or {})
+        self.log.info("%s %s", self.method, url)
+        try:
+            response = requests.request(
+                self.method,
+                url,
+                json=self.json,
+                data=self.data,
+                timeout=self.request_timeout,
+                **args,
+            )
+        except requests.RequestException as exc:
+            raise AirflowException(f"{self.method} {url} failed: {type(exc).__name__}") from None
+        self.log.info("Response %s: %s", response.status_code, response.text[:_MAX_RESPONSE_LOG])
+        if response.status_code not in self.expected_status:
+            raise AirflowException(
+                f"{self.method} {url} returned HTTP {response.status_code}; expected one of "
+                f"{', '.join(map(str, self.expected_status))}"
+            )
+        return {"status_code": response.status_code}
