@@ -31,14 +31,14 @@ class ApplyScheduleSpecsOperator(BaseOperator):
     Returns (XCom ``return_value``) and logs a summary::
 
         {"created": [ids], "updated": [ids], "unchanged": [ids], "deleted": [ids],
-         "revisions": {id: revision}, "dry_run": bool}
+         "revisions": {id: revision}, "preview": bool}
 
     :param path: a spec file or a folder of them (templated).
     :param store: spec store URI (templated); default the ``[schedule_specs] store`` option.
     :param prune: delete stored specs of ``namespace`` that are not in the folder any more.
     :param author: recorded as the author of every revision written (templated).
     :param namespace: only specs of this namespace may be applied (templated); required with ``prune``.
-    :param dry_run: compute and log the summary, write nothing.
+    :param preview: compute and log the summary, write nothing (``BaseOperator.dry_run`` is taken).
     """
 
     template_fields: Sequence[str] = ("path", "store", "author", "namespace")
@@ -52,7 +52,7 @@ class ApplyScheduleSpecsOperator(BaseOperator):
         prune: bool = False,
         author: str = "airflow:apply_schedule_specs",
         namespace: str | None = None,
-        dry_run: bool = False,
+        preview: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -66,7 +66,7 @@ class ApplyScheduleSpecsOperator(BaseOperator):
         self.prune = prune
         self.author = author
         self.namespace = namespace
-        self.dry_run = dry_run
+        self.preview = preview
 
     def _load(self) -> list[ScheduleSpec]:
         """Load every spec under ``path``; fail listing every problem of every file."""
@@ -121,7 +121,7 @@ class ApplyScheduleSpecsOperator(BaseOperator):
             "unchanged": [],
             "deleted": [],
             "revisions": {},
-            "dry_run": self.dry_run,
+            "preview": self.preview,
         }
         with open_store(self.store or None) as store:
             to_write: list[ScheduleSpec] = []
@@ -141,7 +141,7 @@ class ApplyScheduleSpecsOperator(BaseOperator):
                 present = {spec.dag_id for spec in specs}
                 stale = [s for s in store.list(namespace=self.namespace) if s.id not in present]
                 summary["deleted"] = [s.id for s in stale]
-            if not self.dry_run:
+            if not self.preview:
                 if to_write:
                     revisions = store.put_many(to_write, author=self.author)
                     summary["revisions"].update(
@@ -153,7 +153,7 @@ class ApplyScheduleSpecsOperator(BaseOperator):
                     )
         self.log.info(
             "%sApplied %s to %s: %d created, %d updated, %d unchanged, %d deleted",
-            "[dry run] " if self.dry_run else "",
+            "[preview] " if self.preview else "",
             self.path,
             store.uri,
             len(summary["created"]),
