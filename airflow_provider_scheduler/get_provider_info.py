@@ -85,6 +85,117 @@ def get_provider_info() -> dict[str, Any]:
                         "default": "",
                         "sensitive": True,
                     },
+                    # schedule-spec validation and templates (SPEC helper; read by spec/policy.py and
+                    # templates/builtins.py)
+                    "max_tasks_per_spec": {
+                        "description": "Most tasks one schedule spec may have.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "20",
+                        "default": "50",
+                    },
+                    "min_schedule_interval": {
+                        "description": (
+                            "Shortest allowed time between two scheduled runs of a spec (ISO-8601 duration); "
+                            "cron, crons and every schedules that run more often are refused."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "PT15M",
+                        "default": "PT5M",
+                    },
+                    "max_params": {
+                        "description": "Most params one spec may declare.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "10",
+                        "default": "30",
+                    },
+                    "max_spec_bytes": {
+                        "description": (
+                            "Largest spec document or spec file accepted, in bytes; checked before parsing."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "262144",
+                        "default": "1048576",
+                    },
+                    "max_active_runs": {
+                        "description": "Highest max_active_runs a spec may ask for.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "4",
+                        "default": "16",
+                    },
+                    "max_retries": {
+                        "description": "Highest retries a spec (defaults or task) may ask for.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "5",
+                        "default": "10",
+                    },
+                    "allowed_templates": {
+                        "description": (
+                            "Per-namespace allow-list of task and notification templates, as JSON; the key "
+                            '"*" applies to namespaces not listed. Empty: every enabled template is allowed '
+                            "everywhere."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"analytics": ["trigger_dag", "empty", "email"], "*": ["empty"]}',
+                        "default": "",
+                    },
+                    "enabled_templates": {
+                        "description": (
+                            "Comma-separated opt-in task templates to enable (bash, python); they are "
+                            "disabled by default."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "python",
+                        "default": "",
+                    },
+                    "disabled_templates": {
+                        "description": "Comma-separated templates to disable for every namespace.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "http_request",
+                        "default": "",
+                    },
+                    "python_callables": {
+                        "description": (
+                            "Comma-separated dotted paths of the functions the python template may run (only "
+                            "these are ever imported)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "my_company.jobs.refresh_cache,my_company.jobs.send_report",
+                        "default": "",
+                    },
+                    "http_connections": {
+                        "description": "Comma-separated connection ids the http_request template may call.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "reports_api",
+                        "default": "",
+                    },
+                    "webhook_connections": {
+                        "description": "Comma-separated connection ids the webhook notification may POST to.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "chat_webhook",
+                        "default": "",
+                    },
+                    "remote_connections": {
+                        "description": (
+                            "Comma-separated scheduler connection ids the trigger_remote_dag and "
+                            "wait_for_dag_run templates may use."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "scheduler_default,scheduler_prod",
+                        "default": "scheduler_default",
+                    },
                 },
             }
         },
