@@ -578,7 +578,7 @@ class SchedulerHook(BaseHook):
             "timeout": timeout,
             "max_retries": max_retries,
         }
-        self._sleep: Callable[[float], None] = sleep or time.sleep
+        self._sleep: Callable[[float], None] = time.sleep if sleep is None else sleep
         self._uniform = uniform
         self._clock: Callable[[], float] = time.time
         self._settings: SchedulerConnectionSettings | None = None
@@ -1010,6 +1010,8 @@ class SchedulerHook(BaseHook):
                     headers=headers,
                     auth=auth,
                     timeout=settings.timeout,
+                    # Per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
+                    verify=settings.verify,
                 )
             except requests.exceptions.SSLError as err:
                 raise SchedulerApiError(

@@ -1,0 +1,1166 @@
+"""Unit tests of SchedulerHook and its shared helpers, against requests_mock (no network, no DB)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import pickle
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_scheduler.hooks.scheduler import (
+    BACKOFF_CAP,
+    RETRY_AFTER_CAP,
+    SchedulerApiError,
+    SchedulerAuthError,
+    SchedulerConnectionSettings,
+    SchedulerHook,
+    SchedulerNotFoundError,
+    SchedulerTransientError,
+    api_path,
+    backoff_delay,
+    build_base_url,
+    error_for_response,
+    generate_run_id,
+    jwt_expiry,
+    normalize_dag_run,
+    parse_retry_after,
+)
+
+BASE = "http://airflow.test:8080"
+PASSWORD = "s3cret-Passw0rd"
+STATIC_TOKEN = "static-T0ken-value"
+CONN_ID = "sched_test"
+
+
+def make_jwt(exp: float | None, sub: str = "admin") -> str:
+    def b64(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims: dict = {"sub": sub}
+    if exp is not None:
+        claims["exp"] = exp
+    return f"{b64({'alg': 'HS512', 'typ': 'JWT'})}.{b64(claims)}.c2lnbmF0dXJl"
+
+
+def make_connection(**fields):
+    from airflow.providers.common.compat.sdk import Connection
+
+    extra = fields.pop("extra", None)
+    return Connection(
+        conn_id=fields.pop("conn_id", CONN_ID),
+        conn_type="scheduler",
+        extra=json.dumps(extra) if extra is not None else None,
+        **fields,
+    )
+
+
+def set_conn_env(monkeypatch, conn_id: str = CONN_ID, **fields) -> None:
+    """Define a connection through an AIRFLOW_CONN_* environment variable (JSON form)."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "scheduler", **fields}))
+
+
+def record(bounds: list, low: float, high: float, result: float) -> float:
+    """A ``random.uniform`` stand-in that records its bounds and returns ``result``."""
+    bounds.append((low, high))
+    return result
+
+
+class Sleeps(list):
+    """Records the delays the hook asked for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def make_hook(monkeypatch, sleeps):
+    """Build a hook on a connection of the given fields; jitter always picks the upper bound."""
+
+    def factory(*, host=BASE, login="admin", password=PASSWORD, extra=None, conn_id=CONN_ID, **hook_kwargs):
+        fields = {"host": host, "login": login, "password": password}
+        if extra is not None:
+            fields["extra"] = extra
+        set_conn_env(monkeypatch, conn_id, **{k: v for k, v in fields.items() if v is not None})
+        hook_kwargs.setdefault("sleep", sleeps)
+        hook_kwargs.setdefault("uniform", lambda low, high: high)
+        hook = SchedulerHook(conn_id, **hook_kwargs)
+        # Airflow 3 logs through structlog straight to stdout, past caplog: give the hook a stdlib
+        # logger so caplog sees every record, at every level, on both Airflow versions.
+        hook._log = logging.getLogger("airflow.task.hooks.test_scheduler")  # type: ignore[assignment]
+        return hook
+
+    return factory
+
+
+@pytest.fixture
+def v2(requests_mock):
+    """A minimal Airflow 3 API: version probe, token exchange."""
+    token = make_jwt(time.time() + 3600)
+    requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2", "git_version": None})
+    requests_mock.post(f"{BASE}/auth/token", status_code=201, json={"access_token": token})
+    return token
+
+
+@pytest.fixture
+def v1(requests_mock):
+    """A minimal Airflow 2 API: /api/v2 is unknown, /api/v1/version answers."""
+    requests_mock.get(f"{BASE}/api/v2/version", status_code=404, json={"detail": "Not Found"})
+    requests_mock.get(f"{BASE}/api/v1/version", json={"version": "2.11.2", "git_version": None})
+
+
+def calls(requests_mock, method: str, path: str) -> list:
+    return [r for r in requests_mock.request_history if r.method == method and r.path == path.lower()]
+
+
+RUN_V2: dict = {
+    "dag_run_id": "r1",
+    "dag_id": "d",
+    "logical_date": None,
+    "run_after": "2026-11-22T04:00:00Z",
+    "state": "queued",
+    "conf": {"a": 1},
+    "note": None,
+    "start_date": None,
+    "end_date": None,
+}
+RUN_V1: dict = {
+    "dag_run_id": "r1",
+    "dag_id": "d",
+    "execution_date": "2026-11-22T04:00:00+00:00",
+    "logical_date": "2026-11-22T04:00:00+00:00",
+    "state": "running",
+    "conf": {},
+    "start_date": "2026-11-22T04:00:01+00:00",
+    "end_date": None,
+    "external_trigger": True,
+}
+
+
+# ------------------------------------------------------------------------------------------------
+class TestBuildBaseUrl:
+    @pytest.mark.parametrize(
+        ("host", "port", "schema", "expected"),
+        [
+            ("https://airflow.example.com/", None, None, "https://airflow.example.com"),
+            ("https://airflow.example.com/prefix/", None, None, "https://airflow.example.com/prefix"),
+            ("http://127.0.0.1:8080", None, None, "http://127.0.0.1:8080"),
+            ("http://127.0.0.1", 8080, None, "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:9090", 8080, None, "http://127.0.0.1:9090"),
+            ("127.0.0.1", 8080, None, "http://127.0.0.1:8080"),
+            ("localhost:8080", None, None, "http://localhost:8080"),
+            ("airflow.example.com", None, None, "https://airflow.example.com"),
+            ("airflow.example.com", 80, None, "http://airflow.example.com:80"),
+            ("airflow.example.com/af", 8443, None, "https://airflow.example.com:8443/af"),
+            ("airflow.example.com", None, "http", "http://airflow.example.com"),
+            ("https://user:pw@airflow.example.com", None, None, "https://airflow.example.com"),
+            ("  https://airflow.example.com  ", None, None, "https://airflow.example.com"),
+        ],
+    )
+    def test_accepted_forms(self, host, port, schema, expected):
+        assert build_base_url(host, port=port, schema=schema) == expected
+
+    @pytest.mark.parametrize(
+        ("host", "message"),
+        [
+            (
+                "",
+                "the connection has no host: set it to the Airflow API URL, e.g. https://airflow.example.com",
+            ),
+            (None, "the connection has no host"),
+            ("ftp://airflow.example.com", "must start with http:// or https://, got ftp://"),
+            ("http://", "names no host"),
+            ("http://host:port", "has an invalid port"),
+        ],
+    )
+    def test_rejected_forms(self, host, message):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            build_base_url(host)
+
+
+class TestConnectionSettings:
+    def test_defaults(self):
+        settings = SchedulerConnectionSettings.from_connection(
+            make_connection(host=BASE, login="admin", password=PASSWORD)
+        )
+        assert settings == SchedulerConnectionSettings(
+            base_url=BASE,
+            api_version="auto",
+            login="admin",
+            password=PASSWORD,
+            token=None,
+            verify=True,
+            timeout=30.0,
+            max_retries=3,
+            conn_id=CONN_ID,
+        )
+
+    def test_extra_values_including_strings_from_a_uri(self):
+        conn = make_connection(
+            host=BASE,
+            extra={
+                "api_version": "V1",
+                "token": STATIC_TOKEN,
+                "verify_ssl": "false",
+                "timeout": "12.5",
+                "max_retries": "0",
+            },
+        )
+        settings = SchedulerConnectionSettings.from_connection(conn)
+        assert (
+            settings.api_version,
+            settings.token,
+            settings.verify,
+            settings.timeout,
+            settings.max_retries,
+        ) == (
+            "v1",
+            STATIC_TOKEN,
+            False,
+            12.5,
+            0,
+        )
+
+    def test_uri_form_connection(self):
+        from airflow.providers.common.compat.sdk import Connection
+
+        conn = Connection(  # type: ignore[call-arg]  # uri= exists on both Airflow versions
+            conn_id="u",
+            uri="scheduler://admin:pw%2Fx@airflow.example.com:8443/?verify_ssl=true&max_retries=5",
+        )
+        settings = SchedulerConnectionSettings.from_connection(conn)
+        assert settings.base_url == "https://airflow.example.com:8443"
+        assert settings.password == "pw/x"
+        assert settings.max_retries == 5
+
+    def test_ca_bundle_becomes_verify_path_unless_verification_is_off(self):
+        on = make_connection(host=BASE, extra={"ca_bundle": "/etc/ssl/ca.pem"})
+        off = make_connection(host=BASE, extra={"ca_bundle": "/etc/ssl/ca.pem", "verify_ssl": False})
+        assert SchedulerConnectionSettings.from_connection(on).verify == "/etc/ssl/ca.pem"
+        assert SchedulerConnectionSettings.from_connection(off).verify is False
+
+    def test_precedence_argument_over_extra_over_default(self):
+        conn = make_connection(host=BASE, extra={"timeout": 5, "max_retries": 7, "api_version": "v1"})
+        from_extra = SchedulerConnectionSettings.from_connection(conn)
+        from_args = SchedulerConnectionSettings.from_connection(
+            conn, timeout=9, max_retries=1, api_version="v2", verify="/ca.pem", token="arg-token"
+        )
+        defaults = SchedulerConnectionSettings.from_connection(make_connection(host=BASE))
+        assert (from_extra.timeout, from_extra.max_retries, from_extra.api_version) == (5.0, 7, "v1")
+        assert (from_args.timeout, from_args.max_retries, from_args.api_version) == (9.0, 1, "v2")
+        assert (from_args.verify, from_args.token) == ("/ca.pem", "arg-token")
+        assert (defaults.timeout, defaults.max_retries, defaults.api_version) == (30.0, 3, "auto")
+
+    def test_empty_extra_values_count_as_unset(self):
+        conn = make_connection(host=BASE, extra={"timeout": "", "api_version": None, "token": "  "})
+        settings = SchedulerConnectionSettings.from_connection(conn)
+        assert (settings.timeout, settings.api_version, settings.token) == (30.0, "auto", None)
+
+    def test_extra_dejson_is_not_mutated(self):
+        extra = {"timeout": "5", "api_version": "auto"}
+        conn = make_connection(host=f"{BASE}/api/v2", extra=extra)
+        before = conn.extra_dejson
+        SchedulerConnectionSettings.from_connection(conn, timeout=9, api_version="v2")
+        assert conn.extra_dejson == before == extra
+
+    def test_url_with_api_suffix_selects_that_version(self):
+        settings = SchedulerConnectionSettings.from_connection(make_connection(host=f"{BASE}/af/api/v1/"))
+        assert (settings.base_url, settings.api_version) == (f"{BASE}/af", "v1")
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            ({"api_version": "v3"}, "api_version must be one of auto, v2, v1, got 'v3'"),
+            ({"timeout": "soon"}, "timeout must be a number of seconds, got 'soon'"),
+            ({"timeout": 0}, "timeout must be between 1 and 600, got 0"),
+            ({"max_retries": 11}, "max_retries must be between 0 and 10, got 11"),
+            ({"max_retries": "2.5"}, "max_retries must be a whole number, got '2.5'"),
+            ({"max_retries": True}, "max_retries must be a whole number, got True"),
+            ({"verify_ssl": "maybe"}, "verify_ssl must be true or false, got 'maybe'"),
+        ],
+    )
+    def test_invalid_values_name_connection_and_field(self, extra, message):
+        with pytest.raises(
+            ValueError, match=re.escape(f"connection '{CONN_ID}' (type scheduler): {message}")
+        ):
+            SchedulerConnectionSettings.from_connection(make_connection(host=BASE, extra=extra))
+
+    def test_repr_hides_secrets(self):
+        settings = SchedulerConnectionSettings.from_connection(
+            make_connection(host=BASE, login="admin", password=PASSWORD, extra={"token": STATIC_TOKEN})
+        )
+        assert PASSWORD not in repr(settings)
+        assert STATIC_TOKEN not in repr(settings)
+        assert settings.secrets == (PASSWORD, STATIC_TOKEN)
+
+
+class TestNormalizeDagRun:
+    def test_v2_run_keeps_its_keys(self):
+        assert normalize_dag_run(RUN_V2) == RUN_V2
+
+    def test_v1_run(self):
+        run = normalize_dag_run(
+            {"dag_run_id": "r", "dag_id": "d", "execution_date": "2020-01-01", "state": "SUCCESS"}
+        )
+        assert run == {
+            "dag_run_id": "r",
+            "dag_id": "d",
+            "execution_date": "2020-01-01",
+            "logical_date": "2020-01-01",
+            "state": "success",
+            "conf": None,
+            "start_date": None,
+            "end_date": None,
+            "note": None,
+        }
+
+    def test_run_id_alias_and_missing_state(self):
+        run = normalize_dag_run({"run_id": "r"})
+        assert (run["dag_run_id"], run["state"], run["logical_date"]) == ("r", None, None)
+
+    def test_input_not_modified(self):
+        original = {"dag_run_id": "r", "execution_date": "x"}
+        normalize_dag_run(original)
+        assert original == {"dag_run_id": "r", "execution_date": "x"}
+
+
+class TestSharedHelpers:
+    def test_jwt_expiry(self):
+        assert jwt_expiry(make_jwt(1_900_000_000)) == 1_900_000_000.0
+        assert jwt_expiry(make_jwt(None)) is None
+        assert jwt_expiry("not-a-jwt") is None
+        assert jwt_expiry("a.!!!.c") is None
+
+    def test_parse_retry_after(self):
+        now = 1_800_000_000.0
+        http_date = format_datetime(datetime.fromtimestamp(now + 7, tz=UTC), usegmt=True)
+        assert parse_retry_after("3") == 3.0
+        assert parse_retry_after("1.5") == 1.5
+        assert parse_retry_after(http_date, now=now) == 7.0
+        assert parse_retry_after("-4") == 0.0
+        assert parse_retry_after("99999") == RETRY_AFTER_CAP
+        assert parse_retry_after("soon") is None
+        assert parse_retry_after(None) is None
+
+    def test_backoff_delay_is_full_jitter_with_a_cap(self):
+        bounds: list[tuple[float, float]] = []
+        for attempt in range(8):
+            backoff_delay(attempt, uniform=lambda low, high: record(bounds, low, high, 0.0))
+        assert (
+            bounds == [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0), (0.0, 8.0), (0.0, 16.0)] + [(0.0, BACKOFF_CAP)] * 3
+        )
+        assert 0.0 <= backoff_delay(3) <= 8.0
+
+    def test_api_path_encodes_segments(self):
+        assert api_path("v2", "dags", "a.b", "dagRuns", "manual__2026-01-01T00:00:00+00:00") == (
+            "/api/v2/dags/a.b/dagRuns/manual__2026-01-01T00%3A00%3A00%2B00%3A00"
+        )
+        assert api_path("v1", "dags", "x/y") == "/api/v1/dags/x%2Fy"
+
+    def test_generate_run_id(self):
+        run_id = generate_run_id(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        assert re.fullmatch(r"scheduler__2026-01-02T03:04:05\+00:00_[0-9a-f]{8}", run_id)
+        assert re.fullmatch(r"^[A-Za-z0-9_.~:+-]+$", run_id)  # Airflow's default allowed_run_id_pattern
+        assert generate_run_id() != generate_run_id()
+
+    def test_errors_pickle_with_their_attributes(self):
+        err = pickle.loads(pickle.dumps(SchedulerNotFoundError("gone", status_code=404, detail="x")))
+        assert (type(err), str(err), err.status_code, err.detail) == (
+            SchedulerNotFoundError,
+            "gone",
+            404,
+            "x",
+        )
+
+    def test_not_found_is_an_airflow_not_found(self):
+        from airflow.providers.common.compat.sdk import AirflowException, AirflowNotFoundException
+
+        assert issubclass(SchedulerNotFoundError, AirflowNotFoundException)
+        assert issubclass(SchedulerApiError, AirflowException)
+
+
+class TestErrorForResponse:
+    @pytest.mark.parametrize(
+        ("status", "body", "cls", "expected"),
+        [
+            (
+                404,
+                {"detail": "Dag with dag_id: 'nope' not found"},
+                SchedulerNotFoundError,
+                "Airflow API answered 404 Not Found to POST /api/v2/dags/nope/dagRuns: Dag with dag_id: "
+                "'nope' not found. Check the DAG id (and run id) exist on that deployment and that the DAG "
+                "file parsed without errors; also check the API URL and path prefix.",
+            ),
+            (
+                401,
+                {"detail": "Not authenticated"},
+                SchedulerAuthError,
+                "Airflow API answered 401 Unauthorized to POST /api/v2/dags/nope/dagRuns: Not authenticated. "
+                "Check the connection's username and password (or its bearer token).",
+            ),
+            (
+                403,
+                {"detail": "Forbidden"},
+                SchedulerAuthError,
+                "Airflow API answered 403 Forbidden to POST /api/v2/dags/nope/dagRuns: Forbidden. The "
+                "credentials are valid but the user lacks the permission: check its role on that deployment.",
+            ),
+            (
+                422,
+                {"detail": [{"loc": ["body", "logical_date"], "msg": "Field required", "type": "missing"}]},
+                SchedulerApiError,
+                "Airflow API answered 422 Unprocessable Entity to POST /api/v2/dags/nope/dagRuns: "
+                "body.logical_date: Field required. The server rejected the request body: check conf is a "
+                "JSON object, dates are ISO 8601 with a timezone, and the api_version matches the deployment "
+                "(v2 for Airflow 3, v1 for Airflow 2.x).",
+            ),
+            (
+                400,
+                {"detail": "DAG with dag_id: 'd' has import errors", "status": 400, "title": "Bad Request"},
+                SchedulerApiError,
+                "Airflow API answered 400 Bad Request to POST /api/v2/dags/nope/dagRuns: DAG with dag_id: "
+                "'d' has import errors. The request was invalid: check the arguments (conf must be a JSON "
+                "object, dates ISO 8601 with a timezone) and that the DAG has no import errors.",
+            ),
+        ],
+    )
+    def test_messages(self, status, body, cls, expected):
+        err = error_for_response(
+            status, method="POST", path="/api/v2/dags/nope/dagRuns", text=json.dumps(body)
+        )
+        assert type(err) is cls
+        assert str(err) == expected
+        assert err.status_code == status
+
+    def test_html_body_and_secrets_scrubbed(self):
+        html = error_for_response(
+            404, method="GET", path="/x", text="<html>nginx</html>", content_type="text/html"
+        )
+        assert "answered 404 Not Found to GET /x: an HTML page, not JSON." in str(html)
+        echoed = error_for_response(
+            422,
+            method="POST",
+            path="/auth/token",
+            text=json.dumps({"detail": f"bad input {PASSWORD}"}),
+            secrets=[PASSWORD],
+        )
+        assert PASSWORD not in str(echoed)
+        assert "bad input ***" in str(echoed)
+
+    def test_long_detail_is_truncated(self):
+        err = error_for_response(400, method="GET", path="/x", text="y" * 5000)
+        assert err.detail is not None
+        assert len(err.detail) == 500
+        assert err.detail.endswith("...")
+
+
+# ------------------------------------------------------------------------------------------------
+class TestApiVersionDetection:
+    def test_auto_detects_v2_once(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d", "is_paused": False})
+        hook = make_hook()
+        hook.get_dag("d")
+        hook.get_dag("d")
+        assert hook.api_version == "v2"
+        assert len(calls(requests_mock, "GET", "/api/v2/version")) == 1
+        assert not calls(requests_mock, "GET", "/api/v1/version")
+
+    def test_auto_detects_v1_after_v2_is_missing(self, make_hook, requests_mock, v1):
+        hook = make_hook()
+        assert hook.api_version == "v1"
+        assert hook.api_version == "v1"
+        assert len(calls(requests_mock, "GET", "/api/v2/version")) == 1
+        assert len(calls(requests_mock, "GET", "/api/v1/version")) == 1
+
+    def test_version_endpoint_behind_auth_counts(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", status_code=401, json={"detail": "Not authenticated"})
+        assert make_hook().api_version == "v2"
+
+    def test_explicit_version_does_not_probe(self, make_hook, requests_mock):
+        hook = make_hook(extra={"api_version": "v1"})
+        assert hook.api_version == "v1"
+        assert requests_mock.request_history == []
+
+    def test_not_an_airflow_api(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", status_code=404, text="<html>Not found</html>")
+        requests_mock.get(f"{BASE}/api/v1/version", status_code=200, text="<html>SPA</html>")
+        with pytest.raises(SchedulerApiError) as info:
+            make_hook().api_version  # noqa: B018
+        assert str(info.value) == (
+            f"{BASE} answered, but it is not an Airflow REST API (/api/v2/version -> 404; /api/v1/version -> "
+            "200 but not an Airflow version answer). Check the Airflow API URL: scheme, host, port and path "
+            "prefix (without /api/v2), or set api_version explicitly."
+        )
+
+
+class TestV2Methods:
+    def test_trigger_dag_run_body_and_token(self, make_hook, requests_mock, v2):
+        post = requests_mock.post(f"{BASE}/api/v2/dags/d/dagRuns", status_code=200, json=RUN_V2)
+        hook = make_hook()
+        run = hook.trigger_dag_run("d", conf={"a": 1}, run_id="r1", note="why")
+        assert run == RUN_V2
+        assert post.last_request.json() == {
+            "dag_run_id": "r1",
+            "conf": {"a": 1},
+            "logical_date": None,
+            "note": "why",
+        }
+        assert post.last_request.headers["Authorization"] == f"Bearer {v2}"
+        token_request = calls(requests_mock, "POST", "/auth/token")[0]
+        assert token_request.json() == {"username": "admin", "password": PASSWORD}
+
+    def test_trigger_with_logical_date_and_generated_run_id(self, make_hook, requests_mock, v2):
+        post = requests_mock.post(f"{BASE}/api/v2/dags/d/dagRuns", json=RUN_V2)
+        make_hook().trigger_dag_run("d", logical_date=datetime(2026, 1, 1, 6, 0))
+        body = post.last_request.json()
+        assert body["logical_date"] == "2026-01-01T06:00:00+00:00"
+        assert body["conf"] == {}
+        assert "note" not in body
+        assert body["dag_run_id"].startswith("scheduler__")
+
+    @pytest.mark.parametrize(
+        ("conf", "message"),
+        [
+            ([1, 2], "conf must be a dict (a JSON object), got list"),
+            ({"when": datetime(2026, 1, 1)}, "conf must be JSON-serialisable: Object of type datetime"),
+        ],
+    )
+    def test_trigger_rejects_bad_conf_before_calling(self, make_hook, requests_mock, conf, message):
+        with pytest.raises(TypeError, match=re.escape(message)):
+            make_hook().trigger_dag_run("d", conf=conf)
+        assert requests_mock.request_history == []
+
+    def test_get_dag_run(self, make_hook, requests_mock, v2):
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d/dagRuns/manual__2026-01-01T00%3A00%3A00%2B00%3A00", json=RUN_V2
+        )
+        assert make_hook().get_dag_run("d", "manual__2026-01-01T00:00:00+00:00")["state"] == "queued"
+
+    def test_list_dag_runs(self, make_hook, requests_mock, v2):
+        listing = requests_mock.get(
+            f"{BASE}/api/v2/dags/d/dagRuns",
+            json={"dag_runs": [RUN_V2, {**RUN_V2, "dag_run_id": "r0"}], "total_entries": 2},
+        )
+        runs = make_hook().list_dag_runs("d", state=["queued", "running"], limit=2)
+        assert [r["dag_run_id"] for r in runs] == ["r1", "r0"]
+        assert listing.last_request.qs == {
+            "limit": ["2"],
+            "offset": ["0"],
+            "order_by": ["-run_after"],
+            "state": ["queued", "running"],
+        }
+
+    def test_list_dag_runs_single_state_and_bad_limit(self, make_hook, requests_mock, v2):
+        listing = requests_mock.get(f"{BASE}/api/v2/dags/d/dagRuns", json={"dag_runs": []})
+        hook = make_hook()
+        assert hook.list_dag_runs("d", state="success") == []
+        assert listing.last_request.qs["state"] == ["success"]
+        with pytest.raises(ValueError, match="limit must be at least 1, got 0"):
+            hook.list_dag_runs("d", limit=0)
+
+    def test_get_dag_and_set_paused(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d", "is_paused": False})
+        patch = requests_mock.patch(f"{BASE}/api/v2/dags/d", json={"dag_id": "d", "is_paused": True})
+        hook = make_hook()
+        assert hook.get_dag("d")["is_paused"] is False
+        assert hook.set_dag_paused("d", True)["is_paused"] is True
+        assert patch.last_request.json() == {"is_paused": True}
+        assert patch.last_request.qs == {}
+
+    def test_health_needs_no_credentials(self, make_hook, requests_mock, v2):
+        health = requests_mock.get(
+            f"{BASE}/api/v2/monitor/health", json={"metadatabase": {"status": "healthy"}}
+        )
+        assert make_hook().health() == {"metadatabase": {"status": "healthy"}}
+        assert "Authorization" not in health.last_request.headers
+        assert not calls(requests_mock, "POST", "/auth/token")
+
+    def test_ui_url_for_run(self, make_hook, v2):
+        prefixed = make_hook(host=f"{BASE}/af/", extra={"api_version": "v2"}, conn_id="prefixed")
+        assert prefixed.ui_url_for_run("d", "r1") == f"{BASE}/af/dags/d/runs/r1"
+        assert make_hook().ui_url_for_run("my.dag", "manual__2026-01-01T00:00:00+00:00") == (
+            f"{BASE}/dags/my.dag/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00"
+        )
+
+    def test_session_is_reused(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        hook = make_hook()
+        session = hook.get_conn()
+        hook.get_dag("d")
+        hook.get_dag("d")
+        assert hook.get_conn() is session
+        hook.close()
+        assert hook.get_conn() is not session
+
+
+class TestV1Methods:
+    def test_trigger_uses_basic_auth_and_v1_body(self, make_hook, requests_mock, v1):
+        post = requests_mock.post(f"{BASE}/api/v1/dags/d/dagRuns", json=RUN_V1)
+        hook = make_hook()
+        run = hook.trigger_dag_run("d", conf={"x": 1}, run_id="r1")
+        assert post.last_request.json() == {"dag_run_id": "r1", "conf": {"x": 1}}
+        expected_auth = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+        assert post.last_request.headers["Authorization"] == expected_auth
+        assert not calls(requests_mock, "POST", "/auth/token")
+        assert (run["dag_run_id"], run["state"], run["logical_date"]) == (
+            "r1",
+            "running",
+            "2026-11-22T04:00:00+00:00",
+        )
+
+    def test_trigger_with_logical_date_and_note(self, make_hook, requests_mock, v1):
+        post = requests_mock.post(f"{BASE}/api/v1/dags/d/dagRuns", json=RUN_V1)
+        make_hook().trigger_dag_run("d", run_id="r1", logical_date="2026-01-01T00:00:00+00:00", note="n")
+        assert post.last_request.json() == {
+            "dag_run_id": "r1",
+            "conf": {},
+            "logical_date": "2026-01-01T00:00:00+00:00",
+            "note": "n",
+        }
+
+    def test_old_v1_run_without_logical_date_is_normalised(self, make_hook, requests_mock, v1):
+        old = {k: v for k, v in RUN_V1.items() if k != "logical_date"}
+        requests_mock.get(f"{BASE}/api/v1/dags/d/dagRuns/r1", json=old)
+        assert make_hook().get_dag_run("d", "r1")["logical_date"] == "2026-11-22T04:00:00+00:00"
+
+    def test_list_pause_health_and_ui_url(self, make_hook, requests_mock, v1):
+        listing = requests_mock.get(
+            f"{BASE}/api/v1/dags/d/dagRuns", json={"dag_runs": [RUN_V1], "total_entries": 1}
+        )
+        patch = requests_mock.patch(f"{BASE}/api/v1/dags/d", json={"dag_id": "d", "is_paused": False})
+        requests_mock.get(f"{BASE}/api/v1/dags/d", json={"dag_id": "d", "is_paused": False})
+        requests_mock.get(f"{BASE}/api/v1/health", json={"scheduler": {"status": "healthy"}})
+        hook = make_hook()
+        assert [r["dag_run_id"] for r in hook.list_dag_runs("d", limit=5)] == ["r1"]
+        assert listing.last_request.qs == {"limit": ["5"], "offset": ["0"], "order_by": ["-execution_date"]}
+        assert hook.set_dag_paused("d", False) == {"dag_id": "d", "is_paused": False}
+        assert patch.last_request.json() == {"is_paused": False}
+        assert patch.last_request.qs == {"update_mask": ["is_paused"]}
+        assert hook.get_dag("d")["dag_id"] == "d"
+        assert hook.health() == {"scheduler": {"status": "healthy"}}
+        assert hook.ui_url_for_run("d", "manual__2026-01-01T00:00:00+00:00") == (
+            f"{BASE}/dags/d/grid?dag_run_id=manual__2026-01-01T00%3A00%3A00%2B00%3A00"
+        )
+
+
+class TestTokens:
+    def test_token_fetched_once_and_reused(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        hook = make_hook()
+        for _ in range(3):
+            hook.get_dag("d")
+        assert len(calls(requests_mock, "POST", "/auth/token")) == 1
+
+    def test_refresh_once_on_401(self, make_hook, requests_mock, sleeps):
+        old, new = make_jwt(time.time() + 3600, "old"), make_jwt(time.time() + 3600, "new")
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(
+            f"{BASE}/auth/token", [{"status_code": 201, "json": {"access_token": t}} for t in (old, new)]
+        )
+
+        def answer(request, context):
+            if request.headers["Authorization"] == f"Bearer {old}":
+                context.status_code = 401
+                return {"detail": "Token expired"}
+            return {"dag_id": "d"}
+
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json=answer)
+        hook = make_hook()
+        assert hook.get_dag("d") == {"dag_id": "d"}
+        assert [r.headers["Authorization"] for r in calls(requests_mock, "GET", "/api/v2/dags/d")] == [
+            f"Bearer {old}",
+            f"Bearer {new}",
+        ]
+        assert sleeps == []
+
+    def test_second_401_fails_with_auth_error(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=401, json={"detail": "Invalid JWT"})
+        with pytest.raises(
+            SchedulerAuthError, match="answered 401 Unauthorized to GET /api/v2/dags/d: Invalid JWT"
+        ):
+            make_hook().get_dag("d")
+        assert len(calls(requests_mock, "POST", "/auth/token")) == 2
+        assert len(calls(requests_mock, "GET", "/api/v2/dags/d")) == 2
+
+    def test_expired_jwt_is_refreshed_before_use(self, make_hook, requests_mock):
+        first, second = make_jwt(1000.0, "first"), make_jwt(1_000_000.0, "second")
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(
+            f"{BASE}/auth/token", [{"status_code": 201, "json": {"access_token": t}} for t in (first, second)]
+        )
+        dag = requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        hook = make_hook()
+        hook._clock = lambda: 900.0  # 100 s before exp: still valid
+        hook.get_dag("d")
+        hook.get_dag("d")
+        assert dag.last_request.headers["Authorization"] == f"Bearer {first}"
+        hook._clock = lambda: 980.0  # within the 30 s leeway: refresh before sending
+        hook.get_dag("d")
+        assert dag.last_request.headers["Authorization"] == f"Bearer {second}"
+        assert len(calls(requests_mock, "POST", "/auth/token")) == 2
+
+    def test_static_token_is_sent_and_never_exchanged(self, make_hook, requests_mock, v2):
+        dag = requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=401, json={"detail": "bad token"})
+        hook = make_hook(login=None, password=None, extra={"token": STATIC_TOKEN})
+        with pytest.raises(SchedulerAuthError):
+            hook.get_dag("d")
+        assert dag.call_count == 1
+        assert dag.last_request.headers["Authorization"] == f"Bearer {STATIC_TOKEN}"
+        assert not calls(requests_mock, "POST", "/auth/token")
+
+    def test_bad_password(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(f"{BASE}/auth/token", status_code=401, json={"detail": "Invalid credentials"})
+        with pytest.raises(SchedulerAuthError) as info:
+            make_hook().get_dag("d")
+        assert str(info.value) == (
+            f"The Airflow API at {BASE} rejected the username/password of user 'admin' (401: Invalid "
+            f"credentials). Check the login and password of connection '{CONN_ID}'."
+        )
+
+    def test_token_answer_without_access_token(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(f"{BASE}/auth/token", status_code=201, json={"token": "x"})
+        with pytest.raises(SchedulerApiError, match="answered 201 without an access_token"):
+            make_hook().get_dag("d")
+
+    def test_no_credentials_sends_no_authorization(self, make_hook, requests_mock, v2):
+        dag = requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        make_hook(login=None, password=None).get_dag("d")
+        assert "Authorization" not in dag.last_request.headers
+
+
+class TestRetries:
+    def test_5xx_is_retried_with_growing_bounded_backoff(self, make_hook, requests_mock, v2, sleeps):
+        bounds: list[tuple[float, float]] = []
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d",
+            [
+                {"status_code": 503, "text": "busy"},
+                {"status_code": 502},
+                {"status_code": 500},
+                {"json": {"dag_id": "d"}},
+            ],
+        )
+        hook = make_hook(uniform=lambda low, high: record(bounds, low, high, high / 2))
+        assert hook.get_dag("d") == {"dag_id": "d"}
+        assert bounds == [(0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
+        assert sleeps == [0.5, 1.0, 2.0]
+
+    def test_retries_exhausted(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=503, json={"detail": "overloaded"})
+        with pytest.raises(SchedulerTransientError) as info:
+            make_hook(extra={"max_retries": 2}).get_dag("d")
+        assert len(sleeps) == 2
+        assert len(calls(requests_mock, "GET", "/api/v2/dags/d")) == 3
+        assert str(info.value) == (
+            f"Airflow API connection '{CONN_ID}' ({BASE}) answered 503 Service Unavailable to GET "
+            "/api/v2/dags/d: overloaded. Gave up after 3 attempts; the deployment may be overloaded or "
+            "restarting: check its health, or raise max_retries / timeout."
+        )
+        assert info.value.status_code == 503
+
+    def test_retry_after_seconds_is_honoured(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d",
+            [{"status_code": 429, "headers": {"Retry-After": "7"}}, {"json": {"dag_id": "d"}}],
+        )
+        make_hook().get_dag("d")
+        assert sleeps == [7.0]
+
+    def test_retry_after_http_date_is_honoured(self, make_hook, requests_mock, v2, sleeps):
+        when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d",
+            [{"status_code": 503, "headers": {"Retry-After": when}}, {"json": {"dag_id": "d"}}],
+        )
+        make_hook().get_dag("d")
+        assert len(sleeps) == 1
+        assert 115 <= sleeps[0] <= 120
+
+    def test_connection_errors_and_timeouts_are_retried(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d",
+            [
+                {"exc": requests.exceptions.ConnectionError("Connection refused")},
+                {"exc": requests.exceptions.ReadTimeout("read timed out")},
+                {"json": {"dag_id": "d"}},
+            ],
+        )
+        assert make_hook().get_dag("d") == {"dag_id": "d"}
+        assert sleeps == [1.0, 2.0]
+
+    def test_unreachable_after_retries(self, make_hook, requests_mock, sleeps):
+        requests_mock.get(
+            f"{BASE}/api/v2/version",
+            exc=requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
+        )
+        with pytest.raises(SchedulerTransientError) as info:
+            make_hook(extra={"max_retries": 1}).get_dag("d")
+        assert str(info.value) == (
+            f"Cannot reach the Airflow API at {BASE}: GET /api/v2/version failed (connection refused) "
+            "after 2 attempts. Check the host and port of the Airflow API URL and that the API server is "
+            "running."
+        )
+        assert info.value.status_code is None
+        assert sleeps == [1.0]
+
+    @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+    def test_4xx_fails_at_once(self, make_hook, requests_mock, v2, sleeps, status):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=status, json={"detail": "no"})
+        with pytest.raises(SchedulerApiError) as info:
+            make_hook(token=STATIC_TOKEN).get_dag("d")
+        assert info.value.status_code == status
+        assert sleeps == []
+        assert len(calls(requests_mock, "GET", "/api/v2/dags/d")) == 1
+
+    def test_tls_errors_are_not_retried(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d", exc=requests.exceptions.SSLError("certificate verify failed")
+        )
+        with pytest.raises(
+            SchedulerApiError, match="Set ca_bundle to the CA that signed the server certificate"
+        ):
+            make_hook().get_dag("d")
+        assert sleeps == []
+
+    def test_verify_and_timeout_reach_requests(self, make_hook, requests_mock, v2, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        make_hook(extra={"ca_bundle": "/ca.pem", "timeout": 4}).get_dag("d")
+        request = calls(requests_mock, "GET", "/api/v2/dags/d")[0]
+        assert (request.verify, request.timeout) == ("/ca.pem", 4.0)
+
+
+class TestIdempotentTrigger:
+    def test_409_returns_the_existing_run(self, make_hook, requests_mock, v2, caplog):
+        requests_mock.post(f"{BASE}/api/v2/dags/d/dagRuns", status_code=409, json={"detail": "exists"})
+        requests_mock.get(f"{BASE}/api/v2/dags/d/dagRuns/r1", json={**RUN_V2, "state": "success"})
+        with caplog.at_level(logging.INFO):
+            run = make_hook().trigger_dag_run("d", run_id="r1", conf={"a": 1})
+        assert run["state"] == "success"
+        assert "DAG run r1 of d already exists; returning it" in caplog.text
+
+    def test_409_with_different_conf_warns(self, make_hook, requests_mock, v2, caplog):
+        requests_mock.post(f"{BASE}/api/v2/dags/d/dagRuns", status_code=409, json={"detail": "exists"})
+        requests_mock.get(f"{BASE}/api/v2/dags/d/dagRuns/r1", json=RUN_V2)
+        with caplog.at_level(logging.INFO):
+            make_hook().trigger_dag_run("d", run_id="r1", conf={"a": 2})
+        assert "DAG run r1 of d already exists with a different conf; returning it unchanged" in caplog.text
+
+    def test_retried_post_that_had_succeeded_returns_the_run(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.post(
+            f"{BASE}/api/v2/dags/d/dagRuns",
+            [
+                {"exc": requests.exceptions.ReadTimeout("timed out")},
+                {"status_code": 409, "json": {"detail": "exists"}},
+            ],
+        )
+        get = requests_mock.get(re.compile(rf"{BASE}/api/v2/dags/d/dagRuns/scheduler__.*"), json=RUN_V2)
+        run = make_hook().trigger_dag_run("d", conf={"a": 1})
+        assert run == RUN_V2
+        first_post = calls(requests_mock, "POST", "/api/v2/dags/d/dagRuns")[0]
+        assert get.last_request.path.endswith(quote(first_post.json()["dag_run_id"], safe="").lower())
+        assert sleeps == [1.0]
+
+    def test_409_for_another_run_is_an_error(self, make_hook, requests_mock, v2):
+        requests_mock.post(
+            f"{BASE}/api/v2/dags/d/dagRuns",
+            status_code=409,
+            json={"detail": {"reason": "Unique constraint violation", "statement": "hidden"}},
+        )
+        requests_mock.get(f"{BASE}/api/v2/dags/d/dagRuns/r9", status_code=404, json={"detail": "not found"})
+        with pytest.raises(SchedulerApiError) as info:
+            make_hook().trigger_dag_run("d", run_id="r9", logical_date="2026-01-01T00:00:00Z")
+        assert info.value.status_code == 409
+        assert "answered 409 Conflict to POST /api/v2/dags/d/dagRuns" in str(info.value)
+        assert "a DAG run with that run id or logical date" in str(info.value)
+
+
+class TestSecrets:
+    def test_secrets_never_logged_nor_in_errors(self, make_hook, requests_mock, caplog, sleeps):
+        token = make_jwt(time.time() + 3600, "jwt-subject")
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(f"{BASE}/auth/token", status_code=201, json={"access_token": token})
+        # A server that echoes the request (like FastAPI's validation errors) must not leak it either.
+        requests_mock.post(
+            f"{BASE}/api/v2/dags/d/dagRuns",
+            [
+                {"status_code": 503, "json": {"detail": f"down; saw {PASSWORD} and Bearer {token}"}},
+                {"status_code": 422, "json": {"detail": f"input_value={PASSWORD} {token}"}},
+            ],
+        )
+        hook = make_hook()
+        with caplog.at_level(logging.DEBUG), pytest.raises(SchedulerApiError) as info:
+            hook.trigger_dag_run("d", run_id="r1")
+        text = caplog.text + str(info.value) + repr(info.value) + str(info.value.detail)
+        assert "***" in str(info.value)
+        for secret in (PASSWORD, token):
+            assert secret not in text
+        assert "Authorization" not in caplog.text
+
+    def test_bad_password_error_does_not_contain_it(self, make_hook, requests_mock, caplog):
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(
+            f"{BASE}/auth/token",
+            status_code=422,
+            json={"detail": f"input_value={{'password': '{PASSWORD}'}}"},
+        )
+        with caplog.at_level(logging.DEBUG), pytest.raises(SchedulerAuthError) as info:
+            make_hook().get_dag("d")
+        assert PASSWORD not in str(info.value) + caplog.text
+
+    def test_secrets_are_registered_with_airflows_masker(self, make_hook, requests_mock, v2):
+        from airflow.providers.common.compat.sdk import redact
+
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        hook = make_hook(extra={"token": STATIC_TOKEN})
+        hook.get_dag("d")
+        assert redact(f"p={PASSWORD} t={STATIC_TOKEN}") == "p=*** t=***"
+
+    def test_exchanged_jwt_is_registered_with_airflows_masker(self, make_hook, requests_mock, v2):
+        from airflow.providers.common.compat.sdk import redact
+
+        requests_mock.get(f"{BASE}/api/v2/dags/d", json={"dag_id": "d"})
+        make_hook().get_dag("d")
+        assert redact(f"jwt {v2}") == "jwt ***"
+
+
+class TestTestConnection:
+    def test_success(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags", json={"dags": [], "total_entries": 0})
+        assert make_hook().test_connection() == (
+            True,
+            f"Connected to Airflow 3.3.2 at {BASE} (REST API v2) as user 'admin'.",
+        )
+
+    def test_success_v1_with_explicit_version(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v1/dags", json={"dags": [], "total_entries": 0})
+        requests_mock.get(f"{BASE}/api/v1/version", json={"version": "2.11.2"})
+        assert make_hook(extra={"api_version": "v1"}).test_connection() == (
+            True,
+            f"Connected to Airflow 2.11.2 at {BASE} (REST API v1) as user 'admin'.",
+        )
+
+    def test_bad_password(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(f"{BASE}/auth/token", status_code=401, json={"detail": "Invalid credentials"})
+        ok, message = make_hook().test_connection()
+        assert not ok
+        assert message.startswith(f"The Airflow API at {BASE} rejected the username/password of user 'admin'")
+
+    def test_bad_basic_auth_on_v1(self, make_hook, requests_mock, v1):
+        requests_mock.get(
+            f"{BASE}/api/v1/dags", status_code=401, json={"detail": "Unauthorized", "status": 401}
+        )
+        ok, message = make_hook().test_connection()
+        assert not ok
+        assert "answered 401 Unauthorized to GET /api/v1/dags" in message
+        assert "Check the connection's username and password" in message
+
+    def test_unreachable_is_not_retried(self, make_hook, requests_mock, sleeps):
+        requests_mock.get(
+            f"{BASE}/api/v2/version", exc=requests.exceptions.ConnectionError("Connection refused")
+        )
+        ok, message = make_hook(extra={"max_retries": 5}).test_connection()
+        assert not ok
+        assert message.startswith(f"Cannot reach the Airflow API at {BASE}")
+        assert sleeps == []
+        assert len(requests_mock.request_history) == 1
+
+    def test_not_an_airflow_api(self, make_hook, requests_mock):
+        requests_mock.get(f"{BASE}/api/v2/version", status_code=404)
+        requests_mock.get(f"{BASE}/api/v1/version", status_code=404)
+        ok, message = make_hook().test_connection()
+        assert not ok
+        assert "answered, but it is not an Airflow REST API" in message
+
+    def test_missing_permission(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags", status_code=403, json={"detail": "Forbidden"})
+        ok, message = make_hook().test_connection()
+        assert not ok
+        assert "the user lacks the permission" in message
+
+    def test_invalid_settings(self, make_hook):
+        ok, message = make_hook(extra={"api_version": "v9"}).test_connection()
+        assert (ok, message) == (
+            False,
+            f"Invalid connection settings: connection '{CONN_ID}' (type scheduler): api_version must be one "
+            "of auto, v2, v1, got 'v9'",
+        )
+
+    def test_retries_restored_after_test(self, make_hook, requests_mock, v2, sleeps):
+        requests_mock.get(f"{BASE}/api/v2/dags", json={"dags": []})
+        requests_mock.get(f"{BASE}/api/v2/dags/d", [{"status_code": 503}, {"json": {"dag_id": "d"}}])
+        hook = make_hook()
+        hook.test_connection()
+        hook.get_dag("d")
+        assert sleeps == [1.0]
+
+
+# ------------------------------------------------------------------------------------------------
+def _has_flask_appbuilder() -> bool:
+    try:
+        import flask_appbuilder  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class TestConnectionForm:
+    def test_hook_contract(self):
+        assert (
+            SchedulerHook.conn_type,
+            SchedulerHook.default_conn_name,
+            SchedulerHook.conn_name_attr,
+            SchedulerHook.hook_name,
+        ) == ("scheduler", "scheduler_default", "scheduler_conn_id", "Scheduler")
+
+    def test_ui_field_behaviour_is_the_snake_case_form_of_the_data(self):
+        behaviour = SchedulerHook.get_ui_field_behaviour()
+        assert behaviour == {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+        behaviour["hidden_fields"].append("x")
+        assert "x" not in UI_FIELD_BEHAVIOUR["hidden-fields"]
+
+    def test_field_definitions_are_well_formed(self):
+        """A malformed conn-fields entry breaks Airflow 3's connection form for every type."""
+        import jsonschema
+
+        allowed_types = {"string", "boolean", "integer", "number", "null"}
+        for name, spec in CONN_FIELDS.items():
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
+            assert set(spec) <= {"label", "description", "schema"}, name
+            assert isinstance(spec["label"], str), name
+            assert spec["label"], name
+            schema = spec["schema"]
+            jsonschema.Draft7Validator.check_schema(schema)
+            assert set(schema["type"]) <= allowed_types, name
+            assert "null" in schema["type"], name
+            if "default" in schema:
+                jsonschema.validate(schema["default"], schema)
+        assert CONN_FIELDS["token"]["schema"]["format"] == "password"
+
+    def test_every_extra_key_the_hook_reads_is_a_form_field(self):
+        assert set(CONN_FIELDS) == {
+            "api_version",
+            "token",
+            "verify_ssl",
+            "ca_bundle",
+            "timeout",
+            "max_retries",
+        }
+
+    @pytest.mark.skipif(
+        _has_flask_appbuilder(), reason="with flask-appbuilder installed the widgets are built (other test)"
+    )
+    def test_widgets_need_flask_appbuilder(self):
+        # Airflow 3.3 without FAB: the method fails with ImportError, which ProvidersManager tolerates.
+        with pytest.raises(ImportError):
+            SchedulerHook.get_connection_form_widgets()
+
+    @pytest.mark.skipif(
+        not _has_flask_appbuilder(), reason="flask-appbuilder/wtforms only on Airflow 2.11 here"
+    )
+    def test_widgets_match_the_data_definition(self):
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from wtforms import BooleanField, IntegerField, PasswordField, StringField
+
+        widgets = SchedulerHook.get_connection_form_widgets()
+        assert list(widgets) == list(CONN_FIELDS)
+        expected_classes = {
+            "api_version": StringField,
+            "token": PasswordField,
+            "verify_ssl": BooleanField,
+            "ca_bundle": StringField,
+            "timeout": StringField,
+            "max_retries": IntegerField,
+        }
+        for name, unbound in widgets.items():
+            assert unbound.field_class is expected_classes[name], name
+            assert str(unbound.args[0]) == CONN_FIELDS[name]["label"]
+            assert unbound.kwargs["description"] == CONN_FIELDS[name]["description"]
+            assert unbound.kwargs.get("default") == CONN_FIELDS[name]["schema"].get("default")
+        assert isinstance(widgets["token"].kwargs["widget"], BS3PasswordFieldWidget)
+        assert isinstance(widgets["ca_bundle"].kwargs["widget"], BS3TextFieldWidget)
+
+    @pytest.mark.skipif(
+        not _has_flask_appbuilder(), reason="flask-appbuilder/wtforms only on Airflow 2.11 here"
+    )
+    @pytest.mark.parametrize(
+        ("data", "errors"),
+        [
+            ({"api_version": "v2", "timeout": "12.5", "max_retries": "3"}, {}),
+            ({"api_version": "", "timeout": "", "max_retries": ""}, {}),
+            (
+                {"api_version": "v3", "timeout": "abc", "max_retries": "99"},
+                {
+                    "api_version": ["Invalid value, must be one of: auto, v2, v1."],
+                    "timeout": ["Enter a number."],
+                    "max_retries": ["Number must be between 0 and 10."],
+                },
+            ),
+            ({"timeout": "0.5"}, {"timeout": ["Enter a number between 1 and 600."]}),
+        ],
+    )
+    def test_widgets_validate_like_the_schema(self, data, errors):
+        from flask import Flask
+        from flask_babel import Babel
+        from werkzeug.datastructures import MultiDict
+        from wtforms import Form
+
+        widgets = SchedulerHook.get_connection_form_widgets()
+        form_class = type("SchedulerForm", (Form,), dict(widgets))
+        app = Flask(__name__)
+        Babel(app)
+        with app.test_request_context():
+            form = form_class(MultiDict(data))
+            form.validate()
+            assert {k: [str(m) for m in v] for k, v in form.errors.items()} == errors
+
+    @pytest.mark.skipif(
+        not _has_flask_appbuilder(), reason="Airflow 2.11's FAB UI builds the form from widgets"
+    )
+    def test_airflow_2_providers_manager_accepts_the_widgets(self):
+        from airflow.providers_manager import ProvidersManager
+
+        widgets = ProvidersManager().connection_form_widgets
+        ours = {
+            key: info for key, info in widgets.items() if info.package_name == "airflow-provider-scheduler"
+        }
+        assert set(ours) == {f"extra__scheduler__{name}" for name in CONN_FIELDS}
+        assert {info.field_name for info in ours.values()} == set(CONN_FIELDS)
+        assert ours["extra__scheduler__token"].is_sensitive
+        behaviours = ProvidersManager().field_behaviours
+        assert behaviours["scheduler"]["hidden_fields"] == ["schema", "port"]
+
+    @pytest.mark.skipif(_has_flask_appbuilder(), reason="Airflow 3.2+ renders conn-fields from provider info")
+    def test_airflow_3_providers_manager_exposes_conn_fields(self):
+        from airflow.providers_manager import ProvidersManager
+
+        widgets = ProvidersManager().connection_form_widgets
+        ours = {
+            info.field_name: info for key, info in widgets.items() if key.startswith("extra__scheduler__")
+        }
+        assert set(ours) == set(CONN_FIELDS)
+        for name, info in ours.items():
+            assert info.field["schema"]["title"] == CONN_FIELDS[name]["label"]
+            assert info.field["value"] == CONN_FIELDS[name]["schema"].get("default")
+            assert info.is_sensitive == (name == "token")
+        assert ProvidersManager().field_behaviours["scheduler"]["hidden_fields"] == ["schema", "port"]
