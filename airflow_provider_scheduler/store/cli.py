@@ -109,49 +109,57 @@ def _spec_files(paths: list[str]) -> list[Path]:
 
 def _problem_lines(err: SpecError, source: str) -> list[str]:
     spec_id = err.spec_id or "-"
-    return [f"{err.source or source}: {spec_id}: {p.path or '(root)'}: {p.message}" for p in err.problems]
+    return [f"{source}: {spec_id}: {p.path or '(root)'}: {p.message}" for p in err.problems]
 
 
 def _load_specs(paths: list[str], err_out: TextIO) -> list[ScheduleSpec] | None:
-    """Load and validate every spec of ``paths``; print every problem and return None if any."""
-    from airflow_provider_scheduler.spec import SpecError, load_spec_file
+    """Load and validate every spec of ``paths``; print every problem and return None if any.
+
+    Problems are printed like ``validate`` prints them: ``FILE: SPEC-ID: PATH: MESSAGE``.
+    """
+    from airflow_provider_scheduler.spec import SpecError
+    from airflow_provider_scheduler.spec.loader import read_spec_file
 
     specs: list[ScheduleSpec] = []
     seen: dict[str, str] = {}
     ok = True
-    for path in _spec_files([p for p in paths if p != "-"]) + ([Path("-")] if "-" in paths else []):
+    files = _spec_files([p for p in paths if p != "-"])
+    for path in files + ([Path("-")] if "-" in paths else []):
         source = "<stdin>" if str(path) == "-" else str(path)
         try:
-            loaded = _load_stdin(load_spec_file) if str(path) == "-" else load_spec_file(path)
+            results = _read_stdin(read_spec_file) if str(path) == "-" else read_spec_file(path)
         except SpecError as err:
             for line in _problem_lines(err, source):
                 print(line, file=err_out)
             ok = False
             continue
-        except OSError as err:
-            print(f"{source}: -: (root): cannot read the file: {err.strerror}", file=err_out)
-            ok = False
-            continue
-        for spec in loaded:
-            if spec.dag_id in seen:
-                print(f"{source}: {spec.dag_id}: (root): also defined in {seen[spec.dag_id]}", file=err_out)
+        for result in results:
+            if isinstance(result, SpecError):
+                for line in _problem_lines(result, source):
+                    print(line, file=err_out)
                 ok = False
                 continue
-            seen[spec.dag_id] = source
-            specs.append(spec)
+            if result.dag_id in seen:
+                print(
+                    f"{source}: {result.dag_id}: (root): also defined in {seen[result.dag_id]}", file=err_out
+                )
+                ok = False
+                continue
+            seen[result.dag_id] = source
+            specs.append(result)
     if not specs and ok:
-        print("no spec files found in " + " ".join(paths), file=err_out)
+        print("no specs found in " + " ".join(paths), file=err_out)
         return None
     return specs if ok else None
 
 
-def _load_stdin(load_spec_file: Any) -> list[ScheduleSpec]:
+def _read_stdin(read_spec_file: Any) -> list[Any]:
     text = sys.stdin.read()
     fd, name = tempfile.mkstemp(suffix=".yaml", prefix="airflow-scheduler-stdin-")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        return load_spec_file(Path(name))  # type: ignore[no-any-return]
+        return read_spec_file(Path(name))  # type: ignore[no-any-return]
     finally:
         os.unlink(name)
 
