@@ -11,7 +11,10 @@ from __future__ import annotations
 import time
 
 import pendulum
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, Asset, task
+
+#: Updated by every successful report; the analytics.orders-dashboard spec is scheduled on it.
+ORDERS_REPORT = Asset("s3://warehouse/reports/orders")
 
 with DAG(
     dag_id="report_template",
@@ -23,7 +26,7 @@ with DAG(
     tags=["example", "template"],
 ):
 
-    @task
+    @task(outlets=[ORDERS_REPORT])
     def build_report(dag_run=None) -> dict:
         conf = dict(dag_run.conf or {}) if dag_run else {}
         time.sleep(float(conf.get("seconds", 5)))
