@@ -19,6 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from local_airflow import REPO_ROOT, VENV_BIN, AirflowServer, free_port
 
+DEMO_CONFIG = """\
+# Written by dev/demo.py at every start.
+[schedule_specs]
+store = {store_uri}
+# The QA example uses the opt-in python template with these approved callables (example_dags/qa_checks.py).
+enabled_templates = python
+python_callables = qa_checks.create_environment,qa_checks.run_check,qa_checks.destroy_environment
+"""
+
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
@@ -34,6 +43,10 @@ def main() -> int:
     wanted = int(os.environ.get("DEMO_PORT", "8080"))
     port = wanted if _port_free(wanted) else free_port()
     store_uri = f"sqlite:///{home / 'schedule_specs.db'}"
+    home.mkdir(parents=True, exist_ok=True)
+    # The admin's settings live in the demo's airflow.cfg, so the CLI in another terminal (with
+    # AIRFLOW_HOME=dev/.demo) uses the same store and allow-lists as the running Airflow.
+    (home / "airflow.cfg").write_text(DEMO_CONFIG.format(store_uri=store_uri))
     server = AirflowServer(
         home=home,
         dags_folder=REPO_ROOT / "example_dags",
@@ -43,7 +56,7 @@ def main() -> int:
     )
     cli = str(VENV_BIN / "airflow-scheduler")
     specs = sorted(str(p) for p in (REPO_ROOT / "example_dags" / "specs").glob("*.y*ml"))
-    applied = server.scheduler_cli("apply", "--store", store_uri, "--author", "demo", *specs)
+    applied = server.scheduler_cli("apply", "--author", "demo", *specs)
     print(applied.stdout, end="")
     if applied.returncode != 0:
         print(applied.stderr, file=sys.stderr)
@@ -67,11 +80,11 @@ Airflow is up:   {server.base_url}
   user:          {server.username}
   password:      {server.password}
 
-The generated DAGs (tag "schedule-spec") appear in the UI within about a minute.
-Apply your own spec in another terminal:
-  {rel(cli)} apply --store {store_uri} path/to/my-spec.yaml
-See what is stored:
-  {rel(cli)} list --store {store_uri}
+The DAGs generated from example_dags/specs appear in the UI within about a minute.
+In another terminal, apply your own spec and see what is stored:
+  export AIRFLOW_HOME={rel(home)}
+  {rel(cli)} apply path/to/my-spec.yaml
+  {rel(cli)} list
 Press Ctrl-C to stop.""",
             flush=True,
         )

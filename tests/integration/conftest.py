@@ -32,6 +32,21 @@ except ImportError:  # pragma: no cover
     pass
 
 
+#: What an admin configures for the example specs (the QA suite uses approved python callables).
+EXAMPLE_ADMIN_SETTINGS = {
+    "AIRFLOW__SCHEDULE_SPECS__ENABLED_TEMPLATES": "python",
+    "AIRFLOW__SCHEDULE_SPECS__PYTHON_CALLABLES": (
+        "qa_checks.create_environment,qa_checks.run_check,qa_checks.destroy_environment"
+    ),
+}
+
+
+def _copy_example_dags(dags_folder: Path) -> None:
+    """Give a deployment what the demo has: the loader file, the example DAGs and the QA callables."""
+    for path in (REPO_ROOT / "example_dags").glob("*.py"):
+        shutil.copy(path, dags_folder / path.name)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     if find_postgres_bin() is None:
@@ -52,10 +67,8 @@ def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
     if not AIRFLOW_3:
         pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
     store_uri = postgres.new_database("airflow_schedule_specs")
-    server = AirflowServer(store_uri=store_uri)
-    loader = REPO_ROOT / "example_dags" / "schedules.py"
-    if loader.exists():
-        shutil.copy(loader, server.dags_folder / "schedules.py")
+    server = AirflowServer(store_uri=store_uri, extra_env=EXAMPLE_ADMIN_SETTINGS)
+    _copy_example_dags(server.dags_folder)
     try:
         server.start()
         yield server
@@ -68,10 +81,8 @@ def airflow2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow2Serve
     """A real Airflow 2.11 (webserver with API v1, scheduler, triggerer); SQLite spec store."""
     if AIRFLOW_3:
         pytest.skip("the Airflow 2 deployment runs in the Airflow 2.11 virtualenv")
-    server = Airflow2Server()
-    loader = REPO_ROOT / "example_dags" / "schedules.py"
-    if loader.exists():
-        shutil.copy(loader, server.dags_folder / "schedules.py")
+    server = Airflow2Server(extra_env=EXAMPLE_ADMIN_SETTINGS)
+    _copy_example_dags(server.dags_folder)
     try:
         server.start()
         yield server
