@@ -1,0 +1,79 @@
+"""The published JSON Schema: valid draft 2020-12, and the example specs validate against it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from airflow_provider_scheduler.spec import parse_spec, spec_json_schema
+from airflow_provider_scheduler.spec.loader import find_spec_files, read_documents
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "example_dags" / "specs"
+
+
+@pytest.fixture
+def schema(registry, policy):
+    schema = spec_json_schema(registry, policy)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+class TestSchema:
+    def test_is_valid_draft_2020_12(self, schema):
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+    def test_lists_templates_and_their_with_schemas(self, schema, registry):
+        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == registry.allowed_names()
+        assert "bash" not in registry.allowed_names()  # disabled by default: not offered to portals
+        assert schema["$defs"]["with.trigger_dag"]["required"] == ["dag_id"]
+        assert schema["$defs"]["notify.with.email"]["required"] == ["to"]
+
+    def test_valid_spec_and_canonical_form_validate(self, schema, valid, registry, policy):
+        validator = Draft202012Validator(schema)
+        assert list(validator.iter_errors(valid)) == []
+        canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
+        assert list(validator.iter_errors(canonical)) == []
+
+    def test_with_is_checked_per_template(self, schema, valid):
+        bad = copy.deepcopy(valid)
+        bad["tasks"][0]["with"] = {"dag": "x"}
+        errors = list(Draft202012Validator(schema).iter_errors(bad))
+        assert errors
+        assert any(list(e.absolute_path)[:3] == ["tasks", 0, "with"] for e in errors)
+
+    def test_unknown_top_level_key(self, schema, valid):
+        valid["schedul"] = "@daily"
+        assert not Draft202012Validator(schema).is_valid(valid)
+
+
+@pytest.fixture
+def example_registry():
+    """The deployment the example specs assume: python enabled for the callables in qa_checks.py."""
+    from airflow_provider_scheduler.templates import TemplateRegistry
+    from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
+
+    settings = TemplateSettings(
+        enabled_templates=("python",),
+        python_callables=(
+            "qa_checks.create_environment",
+            "qa_checks.run_check",
+            "qa_checks.destroy_environment",
+        ),
+    )
+    return TemplateRegistry(builtin_templates(settings), enabled=settings.enabled_templates)
+
+
+def test_example_specs_validate_against_the_schema(example_registry, policy):
+    schema = spec_json_schema(example_registry, policy)
+    files = find_spec_files([EXAMPLES])
+    assert files, "no example specs found"
+    validator = Draft202012Validator(schema)
+    for path in files:
+        for document in read_documents(path):
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+            assert errors == [], f"{path.name}: {errors}"
+            # and the authority agrees
+            parse_spec(document, registry=example_registry, policy=policy)
