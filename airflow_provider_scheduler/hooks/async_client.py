@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: Connections the shared session keeps open to one host (a deployment's API answers them all).
 CONNECTION_LIMIT = 100
+#: Seconds a loop reuses the settings of a connection it fetched (see ``for_connection``).
+SETTINGS_TTL = 30.0
 
 
 @dataclass
@@ -80,10 +82,33 @@ class _LoopState:
     locks: dict[Any, asyncio.Lock] = field(default_factory=dict)
     api_versions: dict[str, str] = field(default_factory=dict)
     ssl_contexts: dict[str, ssl.SSLContext] = field(default_factory=dict)
+    #: conn_id -> (settings, monotonic expiry)
+    settings: dict[str, tuple[SchedulerConnectionSettings, float]] = field(default_factory=dict)
     sessions_created: int = 0
 
 
 _STATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+
+
+async def _fetch_settings(conn_id: str) -> SchedulerConnectionSettings:
+    from airflow_provider_scheduler.hooks.scheduler import SchedulerConnectionSettings, SchedulerHook
+
+    try:
+        from airflow.providers.common.compat.connection import get_async_connection
+    except ImportError:  # pragma: no cover - common-compat older than 1.7
+        from asgiref.sync import sync_to_async
+
+        conn = await sync_to_async(SchedulerHook.get_connection, thread_sensitive=False)(conn_id)
+    else:
+        conn = await get_async_connection(conn_id, hook=SchedulerHook)
+    return SchedulerConnectionSettings.from_connection(conn)
+
+
+def _lock(state: _LoopState, key: Any) -> asyncio.Lock:
+    lock = state.locks.get(key)
+    if lock is None:
+        lock = state.locks[key] = asyncio.Lock()
+    return lock
 
 
 def loop_state() -> _LoopState:
@@ -117,23 +142,25 @@ class SchedulerAsyncClient:
 
     @classmethod
     async def for_connection(cls, conn_id: str, **kwargs: Any) -> SchedulerAsyncClient:
-        """Fetch the Airflow connection without blocking the loop and build a client for it.
+        """Build a client for the Airflow connection ``conn_id`` without blocking the loop.
 
-        Uses ``airflow.providers.common.compat.connection.get_async_connection`` (portable across 2.11
-        and 3.x; avoids the pre-3.3.2 secret-masking deadlock of the native async getter). Without that
-        helper the sync getter runs in a worker thread (``sync_to_async(thread_sensitive=False)``).
+        The connection is fetched with ``airflow.providers.common.compat.connection.get_async_connection``
+        (portable across 2.11 and 3.x; avoids the pre-3.3.2 secret-masking deadlock of the native async
+        getter), or with the sync getter in a worker thread (``sync_to_async(thread_sensitive=False)``)
+        when that helper is missing. The resolved settings are cached per loop for
+        :data:`SETTINGS_TTL` seconds, and fetched once when many triggers start together: a triggerer
+        restarting 1,000 triggers of one connection does one lookup, not 1,000 (an edited connection
+        applies to new triggers within that time).
         """
-        from airflow_provider_scheduler.hooks.scheduler import SchedulerConnectionSettings, SchedulerHook
-
-        try:
-            from airflow.providers.common.compat.connection import get_async_connection
-        except ImportError:  # pragma: no cover - common-compat older than 1.7
-            from asgiref.sync import sync_to_async
-
-            conn = await sync_to_async(SchedulerHook.get_connection, thread_sensitive=False)(conn_id)
-        else:
-            conn = await get_async_connection(conn_id, hook=SchedulerHook)
-        return cls(SchedulerConnectionSettings.from_connection(conn), **kwargs)
+        state = loop_state()
+        cached = state.settings.get(conn_id)
+        if cached is None or cached[1] <= time.monotonic():
+            async with _lock(state, ("connection", conn_id)):
+                cached = state.settings.get(conn_id)
+                if cached is None or cached[1] <= time.monotonic():
+                    cached = (await _fetch_settings(conn_id), time.monotonic() + SETTINGS_TTL)
+                    state.settings[conn_id] = cached
+        return cls(cached[0], **kwargs)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def __aenter__(self) -> SchedulerAsyncClient:
@@ -449,10 +476,7 @@ class SchedulerAsyncClient:
 
     # -- authentication -------------------------------------------------------------------------------
     def _lock(self, key: Any) -> asyncio.Lock:
-        lock = self.state.locks.get(key)
-        if lock is None:
-            lock = self.state.locks[key] = asyncio.Lock()
-        return lock
+        return _lock(self.state, key)
 
     def _uses_jwt(self) -> bool:
         """True when requests carry a JWT from ``/auth/token`` (API v2, a login, no static token)."""

@@ -142,9 +142,11 @@ class SchedulerDagRunTrigger(BaseTrigger):
 
         from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError, SchedulerTransientError
 
+        def url_of(known: str | None) -> str | None:
+            # Built after a request, so an ``auto`` connection knows its API version (UI URLs differ).
+            return url or (client.ui_url_for_run(self.dag_id, known) if known is not None else None)
+
         async with client:
-            if run_id is not None:
-                url = client.ui_url_for_run(self.dag_id, run_id)
             failures = 0
             last_error: str | None = None
             while True:
@@ -160,18 +162,23 @@ class SchedulerDagRunTrigger(BaseTrigger):
                         "Transient API error while waiting (%s); next poll in %.1f s", exc, delay
                     )
                 except SchedulerApiError as exc:
-                    return outcome.error_event(exc, dag_id=self.dag_id, run_id=run_id, state=state, url=url)
+                    return outcome.error_event(
+                        exc, dag_id=self.dag_id, run_id=run_id, state=state, url=url_of(run_id)
+                    )
                 except Exception as exc:  # an event, never a traceback in the triggerer
                     self.log.exception(
                         "Unexpected error while waiting for %s", outcome.describe_run(self.dag_id, run_id)
                     )
-                    return outcome.error_event(exc, dag_id=self.dag_id, run_id=run_id, state=state, url=url)
+                    return outcome.error_event(exc, dag_id=self.dag_id, run_id=run_id, state=state, url=None)
                 else:
                     failures, last_error = 0, None
                     if run is not None:
-                        run_id, state = run.get("dag_run_id", run_id), run.get("state")
-                        if run_id is not None:
-                            url = client.ui_url_for_run(self.dag_id, run_id)
+                        found = run.get("dag_run_id", run_id)
+                        state = run.get("state")
+                        if found != run_id:
+                            url = None
+                        run_id = found
+                        url = url_of(run_id)
                         event = outcome.state_event(
                             run,
                             dag_id=self.dag_id,
@@ -190,6 +197,7 @@ class SchedulerDagRunTrigger(BaseTrigger):
                 if deadline is not None:
                     remaining = (deadline - self._now()).total_seconds()
                     if remaining <= 0:
+                        url = url_of(run_id)
                         return outcome.timeout_event(
                             dag_id=self.dag_id,
                             run_id=run_id,

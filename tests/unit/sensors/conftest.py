@@ -1,0 +1,24 @@
+"""Fixtures: the scripted Airflow API on 127.0.0.1 shared with the operator tests (tests/unit/operators)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "operators"))
+
+from typing import TYPE_CHECKING
+
+from fake_airflow_api import FakeAirflowApi
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflowApi]:
+    with FakeAirflowApi() as api:
+        monkeypatch.setenv("AIRFLOW_CONN_SCHEDULER_DEFAULT", api.conn_json())
+        yield api
