@@ -11,7 +11,8 @@ What happens on each parse (dag processor):
 1. Read the local snapshot of the store (``$AIRFLOW_HOME/schedule_specs_snapshot/``; see
    :mod:`~airflow_provider_scheduler.factory.snapshot`).
 2. Refresh it incrementally with ``store.changes(token)`` in a worker thread joined with a time bound
-   (``refresh_timeout``, default 2 s; 10 s when there is no snapshot yet). The bound holds even if the
+   (``refresh_timeout``, default 0.8 s for the database round trips, so an outage adds less than a
+   second to a parse; 10 s when there is no snapshot yet). The bound holds even if the
    database hangs: the main thread stops waiting, logs a warning and goes on with the last known good
    snapshot; nothing disappears because of an outage. A successful refresh replaces the snapshot
    atomically.
@@ -61,7 +62,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_REFRESH_TIMEOUT = 2.0
+DEFAULT_REFRESH_TIMEOUT = 0.8
+PAUSE_SYNC_TIMEOUT = 3.0
 DEFAULT_BOOTSTRAP_TIMEOUT = 10.0
 EXPIRY_GRACE = timedelta(days=1)
 DEFAULT_ONCE_RETENTION = timedelta(days=7)
@@ -192,25 +194,31 @@ class _Selection:
         return True
 
 
-def _fetch_changes(store_uri: str, token: str | None) -> Any:
+def _open_store(store_uri: str) -> Any:
+    """Open the store object in the calling thread: imports and engine set-up only, no database I/O.
+
+    Only the database round trips run under the time bound, so a slow import on a busy machine does
+    not eat into it.
+    """
     from airflow_provider_scheduler.store import open_store
+
+    return open_store(store_uri)
+
+
+def _fetch_changes(store_obj: Any, token: str | None) -> Any:
     from airflow_provider_scheduler.store.base import ChangeToken
 
-    store = open_store(store_uri)
     try:
-        return store.changes(ChangeToken(token) if token else None)
+        return store_obj.changes(ChangeToken(token) if token else None)
     finally:
-        store.close()
+        store_obj.close()
 
 
-def _fetch_one(store_uri: str, dag_id: str) -> Any:
-    from airflow_provider_scheduler.store import open_store
-
-    store = open_store(store_uri)
+def _fetch_one(store_obj: Any, dag_id: str) -> Any:
     try:
-        return store.get(dag_id)
+        return store_obj.get(dag_id)
     finally:
-        store.close()
+        store_obj.close()
 
 
 def merge_changes(old: Snapshot | None, store: str, changes: Any) -> tuple[Snapshot, bool]:
@@ -281,7 +289,8 @@ def load_schedules(
     :param namespace: load only this namespace (or these namespaces).
     :param shard: ``(index, count)``: load only the specs whose ``zlib.crc32(dag_id) % count == index``,
         so ``count`` loader files together load every spec exactly once.
-    :param refresh_timeout: seconds the refresh from the store may take (default 2).
+    :param refresh_timeout: seconds the store's round trips may take (default 0.8; the imports and the
+        engine set-up happen before the clock starts).
     :param bootstrap_timeout: the same when there is no snapshot yet (default 10; a full read).
     :param once_retention: how long after its start_date a ``@once`` spec is kept.
     :param registry: task-template registry (default: the configured default registry).
@@ -324,8 +333,12 @@ def load_schedules(
     )
     token = snap.token if snap is not None else None
     try:
-        changes = run_bounded(lambda: _fetch_changes(store, token), timeout, "refresh")
+        store_obj = _open_store(store)
+        changes = run_bounded(lambda: _fetch_changes(store_obj, token), timeout, "refresh")
         merged, changed = merge_changes(snap, shown, changes)
+        for problem in getattr(store_obj, "problems", None) or ():  # file store: unreadable files
+            key = getattr(problem, "spec_id", None) or getattr(problem, "source", None) or "?"
+            result.errors[str(key)] = _describe(problem)
     except Exception as exc:
         reason = _describe(exc)
         result.refresh = f"failed: {reason}"
@@ -438,7 +451,8 @@ def _load_one(
     if record is None:
         timeout = refresh_timeout if refresh_timeout is not None else DEFAULT_REFRESH_TIMEOUT
         try:
-            stored = run_bounded(lambda: _fetch_one(store, dag_id), timeout, "get")
+            store_obj = _open_store(store)
+            stored = run_bounded(lambda: _fetch_one(store_obj, dag_id), timeout, "get")
         except Exception as exc:
             result.refresh = f"failed: {_describe(exc)}"
             log.warning(
@@ -466,7 +480,9 @@ def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
     def push() -> list[str]:
         from airflow_provider_scheduler.hooks.scheduler import SchedulerHook, SchedulerNotFoundError
 
-        hook = SchedulerHook(scheduler_conn_id=conn_id, timeout=timeout, max_retries=0)
+        hook = SchedulerHook(
+            scheduler_conn_id=conn_id, timeout=max(timeout, PAUSE_SYNC_TIMEOUT), max_retries=0
+        )
         done = []
         for dag_id, paused in sorted(pending.items()):
             # A DAG Airflow has not created yet gets the state from is_paused_upon_creation.
@@ -476,7 +492,7 @@ def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
         return done
 
     try:
-        done = run_bounded(push, timeout, "pause-sync")
+        done = run_bounded(push, max(timeout, PAUSE_SYNC_TIMEOUT), "pause-sync")
     except Exception as exc:
         log.warning(
             "Could not apply %d pause/resume change(s) from the spec store to Airflow yet (%s); will retry",
