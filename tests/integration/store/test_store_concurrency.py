@@ -13,15 +13,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "store"))
-from store_contract import make_spec
+from store_contract import for_this_sqlalchemy, make_spec
 
 from airflow_provider_scheduler.store import ConflictError, StoreUnavailableError, open_store, redact_uri
 
-SQLALCHEMY_2 = int(__import__("sqlalchemy").__version__.split(".")[0]) >= 2
-NEEDS_PSYCOPG3_DIALECT = pytest.mark.skipif(
-    not SQLALCHEMY_2,
-    reason="SQLAlchemy 1.4 (Airflow 2.11) has no psycopg 3 dialect and the venv has no psycopg2",
-)
 FORK = multiprocessing.get_context("fork")
 ROUNDS = 5
 WRITERS = 20
@@ -29,12 +24,12 @@ WRITERS = 20
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=NEEDS_PSYCOPG3_DIALECT)])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'specs.db'}"
     postgres = request.getfixturevalue("postgres")
-    return str(postgres.new_database(f"conc_{uuid.uuid4().hex[:12]}"))
+    return for_this_sqlalchemy(postgres.new_database(f"conc_{uuid.uuid4().hex[:12]}"))
 
 
 def _racer(uri: str, who: int, barrier: Any, results: Any) -> None:
@@ -132,7 +127,6 @@ class TestConcurrentWriters:
         reader.close()
 
 
-@NEEDS_PSYCOPG3_DIALECT
 class TestPostgresGoesDown:
     @pytest.fixture
     def server(self) -> Any:
@@ -148,7 +142,9 @@ class TestPostgresGoesDown:
         server.destroy()
 
     def test_stopped_in_the_middle_of_a_batch_stores_nothing(self, server: Any) -> None:
-        uri = server.new_database("fault").replace("postgres@", "postgres:s3cret@")  # trust auth ignores it
+        uri = for_this_sqlalchemy(server.new_database("fault")).replace(
+            "postgres@", "postgres:s3cret@"
+        )  # trust auth ignores it
         store = open_store(uri)
         store.put(make_spec("before"), author="x")
         token = store.changes(None).token

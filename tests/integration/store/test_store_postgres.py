@@ -10,24 +10,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "store"))
-from store_contract import SqlStoreContract
+from store_contract import SqlStoreContract, for_this_sqlalchemy
 
 if TYPE_CHECKING:
     from local_airflow import PostgresServer
 
-SQLALCHEMY_2 = int(__import__("sqlalchemy").__version__.split(".")[0]) >= 2
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not SQLALCHEMY_2,
-        reason="SQLAlchemy 1.4 (Airflow 2.11) needs psycopg2, which the test venv does not ship "
-        "(the fixture's URI uses psycopg 3); the PostgreSQL suite runs on the Airflow 3 venv",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 class TestPostgresStore(SqlStoreContract):
     @pytest.fixture
     def store_uri(self, postgres: PostgresServer) -> str:
-        return postgres.new_database(f"store_{uuid.uuid4().hex[:12]}")
+        return for_this_sqlalchemy(postgres.new_database(f"store_{uuid.uuid4().hex[:12]}"))

@@ -51,6 +51,15 @@ def invalid_spec(name: str = "broken") -> dict[str, Any]:
     return make_spec(name, tasks=[{"id": "load", "template": "empty", "depends_on": ["lod"]}])
 
 
+def for_this_sqlalchemy(uri: str) -> str:
+    """The fixture's ``postgresql+psycopg://`` URI, or its psycopg2 twin on SQLAlchemy 1.4 (Airflow 2.11)."""
+    import sqlalchemy
+
+    if int(sqlalchemy.__version__.split(".")[0]) < 2:
+        return uri.replace("postgresql+psycopg://", "postgresql+psycopg2://", 1)
+    return uri
+
+
 def canonical(spec: dict[str, Any]) -> dict[str, Any]:
     return parse_spec(spec).to_dict()
 

@@ -103,18 +103,7 @@ class TestOpenStore:
         )
 
     def test_unreachable_postgresql_hides_the_password(self) -> None:
-        from sqlalchemy import __version__ as sa_version
-
-        if int(sa_version.split(".")[0]) < 2:
-            uri = "postgresql+psycopg2://app:s3cret@127.0.0.1:1/specs"
-            with pytest.raises(InvalidStoreUriError) as bad:
-                open_store(uri)
-            # SQLAlchemy 1.4 (Airflow 2.11) only has the psycopg2 dialect; the venv does not ship it
-            assert str(bad.value) == (
-                "store URI 'postgresql+psycopg2://app:***@127.0.0.1:1/specs' needs the psycopg2 driver: "
-                "`pip install psycopg2-binary`"
-            )
-            return
+        # postgresql:// picks psycopg 3 on SQLAlchemy 2 and psycopg2 on SQLAlchemy 1.4 (Airflow 2.11)
         store = open_store("postgresql://app:s3cret@127.0.0.1:1/specs")  # nothing listens on port 1
         with pytest.raises(StoreUnavailableError) as info:
             store.put(make_spec("x"), author="x")
@@ -124,15 +113,22 @@ class TestOpenStore:
         assert "s3cret" not in str(info.value)
         assert "s3cret" not in repr(store)
 
-    @pytest.mark.skipif(
-        int(__import__("sqlalchemy").__version__.split(".")[0]) >= 2,
-        reason="SQLAlchemy 1.4 (Airflow 2.11) has no psycopg 3 dialect; 2.x has",
-    )
-    def test_psycopg3_uri_on_sqlalchemy_14_says_what_to_install(self) -> None:
+    def test_a_missing_postgresql_driver_says_what_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow_provider_scheduler.store import sql
+
+        monkeypatch.setattr(sql, "_importable", lambda module: False)
         with pytest.raises(InvalidStoreUriError) as info:
-            open_store("postgresql+psycopg://app:pw@db/specs")
-        assert "use postgresql+psycopg2://... and `pip install psycopg2-binary`" in str(info.value)
-        assert "pw@" not in str(info.value)
+            open_store("postgresql://app:pw@db/specs")
+        if sql.SQLALCHEMY_2:
+            assert str(info.value) == (
+                "store URI 'postgresql://app:***@db/specs' needs a PostgreSQL driver: "
+                "`pip install 'airflow-provider-scheduler[postgres]'` (psycopg 3) or psycopg2-binary"
+            )
+        else:
+            assert str(info.value) == (
+                "store URI 'postgresql://app:***@db/specs' needs the psycopg2 driver with SQLAlchemy "
+                f"{sql.sa.__version__} (Airflow 2.x): `pip install psycopg2-binary`"
+            )
 
     def test_redact_uri(self) -> None:
         assert (
