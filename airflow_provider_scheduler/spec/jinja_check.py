@@ -85,10 +85,14 @@ def check_template(text: str) -> str | None:
         tree = jinja2.Environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message} (line {exc.lineno})"
+    except (RecursionError, MemoryError, ValueError):
+        return "the template could not be parsed (too complex)"
     try:
         _Checker().visit(tree)
     except _Refused as exc:
         return str(exc)
+    except RecursionError:
+        return "the template is nested too deeply"
     return None
 
 

@@ -280,6 +280,34 @@ class _Parser:
             return None
         return result
 
+    def json_values(self, value: Any, path: str, depth: int = 0) -> bool:
+        """Check that ``value`` is plain JSON (so to_dict() can be serialised); report the first offender."""
+        if value is None or isinstance(value, (str, bool, int)):
+            return True
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                self.add(path, "must be a finite number (NaN and infinity are not JSON)")
+                return False
+            return True
+        if depth > 32:
+            self.add(path, "is nested too deeply (at most 32 levels)")
+            return False
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    self.add(path, f"keys must be strings, not {_type_word(key)} ({key!r})")
+                    return False
+                if not self.json_values(item, f"{path}.{key}", depth + 1):
+                    return False
+            return True
+        if isinstance(value, (list, tuple)):
+            return all(self.json_values(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        self.add(
+            path,
+            f"must be a JSON value (text, number, true/false, null, list or object), not {_type_word(value)}",
+        )
+        return False
+
     def templated_strings(self, value: Any, path: str) -> None:
         """Check Jinja in every string of ``value`` (recursively)."""
         if isinstance(value, str):
@@ -496,7 +524,9 @@ class _Parser:
             schema_map = self.mapping(schema, path)
             if schema_map is None:
                 continue
-            if not self.trusted and not self.param_schema(schema_map, path):
+            if not self.trusted and not (
+                self.json_values(schema_map, path) and self.param_schema(schema_map, path)
+            ):
                 continue
             if (
                 "default" not in schema_map
@@ -633,6 +663,8 @@ class _Parser:
 
     def template_with(self, template: _Template, with_: Mapping[str, Any], path: str) -> None:
         before = len(self.problems)
+        if not self.json_values(with_, path):
+            return
         self.schema_problems(template, with_, path)
         if len(self.problems) == before:
             for sub, message in template.extra_problems(with_, self.namespace):
