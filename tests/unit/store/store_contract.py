@@ -167,6 +167,15 @@ class StoreContract:
         assert revisions == [1, 2, 1]
         assert [s.id for s in store.list()] == ["analytics.a", "analytics.b", "qa.c"]
 
+    def test_put_many_updates_many_existing_specs(self, store: ScheduleStore) -> None:
+        store.put_many([make_spec(f"u{i}") for i in range(5)], author="a")
+        changed = [make_spec(f"u{i}", schedule="@daily") for i in range(4)]
+        assert store.put_many(changed, author="b", expected_revisions={"analytics.u0": 1}) == [2, 2, 2, 2]
+        assert [(s.id, s.revision, s.author) for s in store.list()] == [
+            *[(f"analytics.u{i}", 2, "b") for i in range(4)],
+            ("analytics.u4", 1, "a"),
+        ]
+
     def test_put_many_with_one_invalid_spec_stores_nothing(self, store: ScheduleStore) -> None:
         store.put(make_spec("kept"), author="alice")
         with pytest.raises(SpecBatchError) as info:
@@ -430,6 +439,14 @@ class SqlStoreContract(StoreContract):
             assert [s.id for s in store.changes(token).specs] == ["analytics.old-a"]
         finally:
             store.close()
+
+    def test_a_token_ahead_of_the_store_gives_a_full_listing(self, store: ScheduleStore) -> None:
+        store.put_many([make_spec("a"), make_spec("b")], author="x")
+        token = store.changes(None).token
+        store_id, _, seq = token.rpartition(":")
+        ahead = store.changes(f"{store_id}:{int(seq) + 50}")  # e.g. the database was restored from a backup
+        assert (ahead.full, [s.id for s in ahead.specs]) == (True, ["analytics.a", "analytics.b"])
+        assert ahead.token == token
 
     def test_a_store_newer_than_the_provider_is_refused(self, store: ScheduleStore, store_uri: str) -> None:
         import sqlalchemy as sa
