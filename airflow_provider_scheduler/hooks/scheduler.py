@@ -410,7 +410,9 @@ def _format_detail(body: Any) -> str | None:
                     parts.append(str(item))
             detail = "; ".join(parts)
         elif isinstance(detail, Mapping):
-            detail = json.dumps(detail, sort_keys=True)
+            # Airflow 3's database errors: {"reason": ..., "message": ..., "statement": "hidden", ...}
+            readable = [str(detail[key]) for key in ("reason", "message") if detail.get(key)]
+            detail = ": ".join(readable) if readable else json.dumps(detail, sort_keys=True)
         return str(detail) if detail not in (None, "") else None
     return None
 
@@ -493,9 +495,19 @@ def error_for_response(
             status_code, SchedulerApiError
         )
         advice = _STATUS_ADVICE.get(status_code)
+        if status_code == 403 and is_token_rejection(status_code, detail or ""):
+            advice = (
+                "The server could not validate the token: check the bearer token (it may be expired or "
+                "issued by another deployment) or the connection's username and password."
+            )
         if advice:
             message += f" {advice}"
     return cls(message, status_code=status_code, detail=detail)
+
+
+def is_token_rejection(status_code: int, text: str) -> bool:
+    """Whether an answer rejects the bearer token itself (Airflow 3: 401, or 403 "Invalid JWT token")."""
+    return status_code == 401 or (status_code == 403 and "invalid jwt" in text.lower())
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -588,6 +600,7 @@ class SchedulerHook(BaseHook):
         self._jwt: str | None = None
         self._jwt_expires_at: float | None = None
         self._retries_override: int | None = None
+        self._testing = False  # test_connection: Airflow tests under a random conn id, don't name it
 
     # ---------------------------------------------------------------------------------- settings
     @property
@@ -781,6 +794,7 @@ class SchedulerHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the URL, the API and the credentials (no retries); say clearly what is wrong."""
         self._retries_override = 0
+        self._testing = True
         try:
             try:
                 settings = self.settings
@@ -797,6 +811,7 @@ class SchedulerHook(BaseHook):
             return False, str(err)
         finally:
             self._retries_override = None
+            self._testing = False
         if settings.token:
             who = "with the bearer token"
         elif settings.login:
@@ -920,10 +935,11 @@ class SchedulerHook(BaseHook):
         if response.status_code in (400, 401, 403, 422):
             detail = extract_detail(response.text, response.headers.get("Content-Type"))
             detail = scrub(detail, settings.secrets) if detail else None
+            which = "" if self._testing else f" of connection {settings.conn_id!r}"
             raise SchedulerAuthError(
                 f"The Airflow API at {settings.base_url} rejected the username/password of user "
                 f"{settings.login!r} ({response.status_code}{': ' + detail if detail else ''}). "
-                f"Check the login and password of connection {settings.conn_id!r}.",
+                f"Check the login and password{which}.",
                 status_code=response.status_code,
                 detail=detail,
             )
@@ -1042,8 +1058,14 @@ class SchedulerHook(BaseHook):
                 continue
             status = response.status_code
             self.log.debug("%s %s -> %s", method, path, status)
-            if status == 401 and authenticate and not refreshed and self._uses_token_exchange():
-                self.log.info("The API rejected the cached token (401); fetching a new one")
+            if (
+                status in (401, 403)
+                and authenticate
+                and not refreshed
+                and is_token_rejection(status, response.text)
+                and self._uses_token_exchange()
+            ):
+                self.log.info("The API rejected the cached token (%s); fetching a new one", status)
                 self._jwt = None
                 refreshed = True
                 continue
@@ -1068,6 +1090,10 @@ class SchedulerHook(BaseHook):
                 continue
             return response
 
+    def _where(self) -> str:
+        """How messages name the deployment (test_connection runs under a random conn id: URL only)."""
+        return self.settings.base_url if self._testing else self.settings.describe()
+
     def _error(
         self,
         response: requests.Response,
@@ -1083,7 +1109,7 @@ class SchedulerHook(BaseHook):
             path=path,
             text=response.text,
             content_type=response.headers.get("Content-Type"),
-            where=self.settings.describe(),
+            where=self._where(),
             secrets=(*self.settings.secrets, *((self._jwt,) if self._jwt else ())),
             transient=transient,
             attempts=attempts,
@@ -1099,7 +1125,7 @@ class SchedulerHook(BaseHook):
             body = None
         if not isinstance(body, dict):
             raise SchedulerApiError(
-                f"{self.settings.describe()} answered {response.status_code} to {method} {path} but not "
+                f"{self._where()} answered {response.status_code} to {method} {path} but not "
                 "with a JSON object: check the Airflow API URL (and path prefix).",
                 status_code=response.status_code,
             )

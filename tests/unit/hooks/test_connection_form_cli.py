@@ -77,7 +77,3 @@ class TestProvidersWidgetsCli:
         assert {
             name.removeprefix("extra__scheduler__"): row["field_type"] for name, row in widgets.items()
         } == {name: spec["schema"]["type"] for name, spec in CONN_FIELDS.items()}
-
-    def test_behaviours_list_the_connection_type(self, tmp_path):
-        rows = run_cli(tmp_path, "providers", "behaviours")
-        assert {"field_behaviours": "scheduler"} in rows

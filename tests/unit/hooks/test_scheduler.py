@@ -686,6 +686,37 @@ class TestTokens:
         ]
         assert sleeps == []
 
+    def test_refresh_once_on_403_invalid_jwt(self, make_hook, requests_mock, sleeps):
+        # Airflow 3 answers 403 "Invalid JWT token" when the signing key changed (e.g. a redeploy).
+        old, new = make_jwt(time.time() + 3600, "old"), make_jwt(time.time() + 3600, "new")
+        requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
+        requests_mock.post(
+            f"{BASE}/auth/token", [{"status_code": 201, "json": {"access_token": t}} for t in (old, new)]
+        )
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/d",
+            [{"status_code": 403, "json": {"detail": "Invalid JWT token"}}, {"json": {"dag_id": "d"}}],
+        )
+        assert make_hook().get_dag("d") == {"dag_id": "d"}
+        assert len(calls(requests_mock, "POST", "/auth/token")) == 2
+        assert sleeps == []
+
+    def test_plain_403_is_not_a_token_problem(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=403, json={"detail": "Forbidden"})
+        with pytest.raises(SchedulerAuthError, match="the user lacks the permission"):
+            make_hook().get_dag("d")
+        assert len(calls(requests_mock, "POST", "/auth/token")) == 1
+
+    def test_invalid_static_token(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=403, json={"detail": "Invalid JWT token"})
+        with pytest.raises(SchedulerAuthError) as info:
+            make_hook(login=None, password=None, extra={"token": STATIC_TOKEN}).get_dag("d")
+        assert str(info.value) == (
+            f"Airflow API connection '{CONN_ID}' ({BASE}) answered 403 Forbidden to GET /api/v2/dags/d: "
+            "Invalid JWT token. The server could not validate the token: check the bearer token (it may be "
+            "expired or issued by another deployment) or the connection's username and password."
+        )
+
     def test_second_401_fails_with_auth_error(self, make_hook, requests_mock, v2):
         requests_mock.get(f"{BASE}/api/v2/dags/d", status_code=401, json={"detail": "Invalid JWT"})
         with pytest.raises(
@@ -886,7 +917,9 @@ class TestIdempotentTrigger:
         with pytest.raises(SchedulerApiError) as info:
             make_hook().trigger_dag_run("d", run_id="r9", logical_date="2026-01-01T00:00:00Z")
         assert info.value.status_code == 409
-        assert "answered 409 Conflict to POST /api/v2/dags/d/dagRuns" in str(info.value)
+        assert "answered 409 Conflict to POST /api/v2/dags/d/dagRuns: Unique constraint violation." in str(
+            info.value
+        )
         assert "a DAG run with that run id or logical date" in str(info.value)
 
 
@@ -959,8 +992,12 @@ class TestTestConnection:
         requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2"})
         requests_mock.post(f"{BASE}/auth/token", status_code=401, json={"detail": "Invalid credentials"})
         ok, message = make_hook().test_connection()
-        assert not ok
-        assert message.startswith(f"The Airflow API at {BASE} rejected the username/password of user 'admin'")
+        assert (ok, message) == (
+            False,
+            # Airflow's Test button runs the hook under a random conn id: the message names none.
+            f"The Airflow API at {BASE} rejected the username/password of user 'admin' (401: Invalid "
+            "credentials). Check the login and password.",
+        )
 
     def test_bad_basic_auth_on_v1(self, make_hook, requests_mock, v1):
         requests_mock.get(
