@@ -1,0 +1,190 @@
+"""Built-in templates build the right operators (inside a DAG) on the running Airflow version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from airflow_provider_scheduler.spec import GovernancePolicy, parse_spec
+from airflow_provider_scheduler.templates import TemplateRegistry
+from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
+
+SETTINGS = TemplateSettings(
+    enabled_templates=("bash", "python"),
+    python_callables=("json.dumps",),
+    http_connections=("reports_api",),
+    remote_connections=("scheduler_default", "scheduler_prod"),
+)
+
+
+@pytest.fixture
+def registry() -> TemplateRegistry:
+    return TemplateRegistry(builtin_templates(SETTINGS), enabled=SETTINGS.enabled_templates)
+
+
+def build(registry: TemplateRegistry, template: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    from airflow.providers.common.compat.sdk import DAG
+
+    spec = parse_spec(
+        {
+            "version": 1,
+            "namespace": "qa",
+            "name": "b",
+            "tasks": [{"id": "t", "template": template, "with": with_}],
+        },
+        registry=registry,
+        policy=GovernancePolicy(),
+    )
+    task = spec.tasks[0]
+    with DAG(dag_id="qa.b", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)):
+        return registry.get(template).build(task.id, task.with_, **kwargs)
+
+
+class TestBuild:
+    def test_empty(self, registry):
+        op = build(registry, "empty", {}, retries=2)
+        assert type(op).__name__ == "EmptyOperator"
+        assert op.retries == 2
+
+    def test_trigger_dag(self, registry):
+        op = build(
+            registry,
+            "trigger_dag",
+            {
+                "dag_id": "orders_refresh",
+                "conf": {"region": "{{ params.region }}"},
+                "wait_for_completion": True,
+            },
+            execution_timeout=timedelta(minutes=5),
+        )
+        assert type(op).__name__ == "TriggerDagRunOperator"
+        assert op.trigger_dag_id == "orders_refresh"
+        assert op.conf == {"region": "{{ params.region }}"}
+        assert op.wait_for_completion is True
+        assert op.execution_timeout == timedelta(minutes=5)
+
+    def test_trigger_remote_dag(self, registry):
+        op = build(
+            registry,
+            "trigger_remote_dag",
+            {"dag_id": "report", "conn_id": "scheduler_prod", "conf": {"a": 1}, "timeout": "PT10M"},
+        )
+        assert type(op).__name__ == "SchedulerTriggerDagRunOperator"
+        assert op.trigger_dag_id == "report"
+        assert op.scheduler_conn_id == "scheduler_prod"
+
+    def test_wait_for_dag_run(self, registry):
+        op = build(registry, "wait_for_dag_run", {"dag_id": "report", "poke_interval": 15, "timeout": "PT1H"})
+        assert type(op).__name__ == "SchedulerDagRunSensor"
+        assert op.external_dag_id == "report"
+        assert op.run_id is None
+        assert op.poke_interval == 15
+        assert op.timeout == 3600
+
+    def test_http_request(self, registry):
+        op = build(registry, "http_request", {"conn_id": "reports_api", "endpoint": "/r", "method": "POST"})
+        assert type(op).__name__ == "SpecHttpRequestOperator"
+        assert (op.http_conn_id, op.endpoint, op.method) == ("reports_api", "/r", "POST")
+
+    def test_bash(self, registry):
+        op = build(registry, "bash", {"command": "echo {{ ds }}"})
+        assert type(op).__name__ == "BashOperator"
+        assert op.bash_command == "echo {{ ds }}"
+
+    def test_python_runs_only_allow_listed_callables(self, registry):
+        import json
+
+        op = build(registry, "python", {"callable": "json.dumps", "kwargs": {"obj": [1]}})
+        assert type(op).__name__ == "PythonOperator"
+        assert op.python_callable is json.dumps
+        assert op.op_kwargs == {"obj": [1]}
+
+    def test_python_builder_rechecks_the_allow_list(self, registry):
+        with pytest.raises(ValueError, match=r"python callable 'os\.system' is not in"):
+            registry.get("python").build("t", {"callable": "os.system"})
+
+
+class TestAllowLists:
+    @pytest.mark.parametrize(
+        ("template", "with_", "path", "message"),
+        [
+            (
+                "python",
+                {"callable": "os.system"},
+                "tasks[0].with.callable",
+                'must be one of: "json.dumps"',
+            ),
+            (
+                "trigger_remote_dag",
+                {"dag_id": "x", "conn_id": "other"},
+                "tasks[0].with.conn_id",
+                'must be one of: "scheduler_default", "scheduler_prod"',
+            ),
+        ],
+    )
+    def test_refused(self, registry, template, with_, path, message):
+        from airflow_provider_scheduler.spec import SpecError
+
+        with pytest.raises(SpecError) as info:
+            parse_spec(
+                {
+                    "version": 1,
+                    "namespace": "qa",
+                    "name": "b",
+                    "tasks": [{"id": "t", "template": template, "with": with_}],
+                },
+                registry=registry,
+                policy=GovernancePolicy(),
+            )
+        assert [(p.path, p.message) for p in info.value.problems] == [(path, message)]
+
+    def test_no_http_connection_approved(self):
+        from airflow_provider_scheduler.spec import SpecError
+
+        registry = TemplateRegistry(builtin_templates(TemplateSettings()))
+        with pytest.raises(SpecError) as info:
+            parse_spec(
+                {
+                    "version": 1,
+                    "namespace": "qa",
+                    "name": "b",
+                    "tasks": [{"id": "t", "template": "http_request", "with": {"conn_id": "x"}}],
+                },
+                registry=registry,
+                policy=GovernancePolicy(),
+            )
+        assert [(p.path, p.message) for p in info.value.problems] == [
+            (
+                "tasks[0].with.conn_id",
+                "no HTTP connection is approved on this deployment "
+                "(an admin sets [schedule_specs] http_connections)",
+            )
+        ]
+
+    def test_nothing_is_imported_because_a_spec_named_it(self, registry):
+        import sys
+
+        from airflow_provider_scheduler.spec import SpecError
+
+        assert "this_module_does_not_exist" not in sys.modules
+        with pytest.raises(SpecError):
+            parse_spec(
+                {
+                    "version": 1,
+                    "namespace": "qa",
+                    "name": "b",
+                    "tasks": [
+                        {
+                            "id": "t",
+                            "template": "python",
+                            "with": {"callable": "this_module_does_not_exist.f"},
+                        },
+                        {"id": "u", "template": "this_module_does_not_exist"},
+                    ],
+                },
+                registry=registry,
+                policy=GovernancePolicy(),
+            )
+        assert "this_module_does_not_exist" not in sys.modules
