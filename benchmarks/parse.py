@@ -85,6 +85,7 @@ print("@@RESULT@@" + json.dumps({
 HANDWRITTEN = r'''
 """Hand-written baseline: build the benchmark DAGs from a JSON list (airflow DAG file)."""
 import json
+from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -94,6 +95,7 @@ try:
 except ImportError:
     from airflow.models.dag import DAG
 
+FIVE_MINUTES = timedelta(minutes=5)
 with open(SPECS_PATH) as f:
     specs = json.load(f)
 
@@ -105,8 +107,10 @@ for s in specs:
         schedule=s["schedule"],
         start_date=pendulum.datetime(y, m, d, tz="UTC"),
         catchup=s["catchup"],
-        default_args={"owner": s["owner"], "retries": s["defaults"]["retries"]},
+        max_active_runs=1,
+        default_args={"owner": s["owner"], "retries": s["defaults"]["retries"], "retry_delay": FIVE_MINUTES},
         tags=[*s["tags"], "namespace:" + s["namespace"]],
+        description=s["description"],
         doc_md=s["description"],
         is_paused_upon_creation=s["paused"],
     ) as dag:

@@ -308,3 +308,69 @@ class TestExpiry:
         assert sorted(status["dropped"]) == ["team.expired", "team.once-old"]
         assert status["dropped"]["team.expired"].startswith("expired (end_date ")
         assert status["dropped"]["team.once-old"].startswith("@once finished (start_date ")
+
+
+class TestPauseSync:
+    """A pause/resume done in the store is pushed to the existing DAG through the REST API."""
+
+    @pytest.fixture
+    def api(self, monkeypatch, requests_mock):
+        conn = {
+            "conn_type": "scheduler",
+            "host": "http://airflow.test:8080",
+            "login": "admin",
+            "password": "pw",
+            "extra": {"api_version": "v2"},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_SCHEDULER_DEFAULT", json.dumps(conn))
+        requests_mock.post(
+            "http://airflow.test:8080/auth/token", status_code=201, json={"access_token": "jwt"}
+        )
+        return requests_mock
+
+    def _pause_a(self, env):
+        env.put(make_spec("a"), make_spec("b"))
+        load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        store = env.store()
+        try:
+            store.pause("team.a", author="test")
+        finally:
+            store.close()
+
+    def test_flip_is_pushed_once(self, env, api):
+        patch = api.patch(
+            "http://airflow.test:8080/api/v2/dags/team.a", json={"dag_id": "team.a", "is_paused": True}
+        )
+        self._pause_a(env)
+        result = load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        assert result.dag_ids == ["team.a", "team.b"]
+        assert patch.call_count == 1
+        assert patch.last_request.json() == {"is_paused": True}
+        assert patch.last_request.headers["Authorization"] == "Bearer jwt"
+        assert read_snapshot(env.snapshot()).pause_sync == {}
+        load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        assert patch.call_count == 1  # not pushed again
+
+    def test_failed_push_stays_queued_and_is_retried(self, env, api):
+        patch = api.patch(
+            "http://airflow.test:8080/api/v2/dags/team.a", status_code=503, json={"detail": "down"}
+        )
+        self._pause_a(env)
+        result = load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        assert result.dag_ids == ["team.a", "team.b"]
+        assert read_snapshot(env.snapshot()).pause_sync == {"team.a": True}
+        assert patch.call_count == 1
+        retry = api.patch(
+            "http://airflow.test:8080/api/v2/dags/team.a", json={"dag_id": "team.a", "is_paused": True}
+        )
+        load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        assert read_snapshot(env.snapshot()).pause_sync == {}
+        assert retry.call_count == 1
+
+    def test_dag_not_created_yet_is_not_retried(self, env, api):
+        api.patch(
+            "http://airflow.test:8080/api/v2/dags/team.a", status_code=404, json={"detail": "not found"}
+        )
+        self._pause_a(env)
+        load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
+        assert read_snapshot(env.snapshot()).pause_sync == {}
