@@ -178,13 +178,21 @@ def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def parse_store_url(uri: str) -> sa.engine.URL:
+    """The SQLAlchemy URL of a store URI, or :class:`InvalidStoreUriError` (without the password)."""
+    try:
+        return sa.engine.make_url(_sqlalchemy_url(uri))
+    except (sa_exc.ArgumentError, ValueError) as err:
+        if isinstance(err, InvalidStoreUriError):
+            raise
+        raise InvalidStoreUriError(
+            f"store URI {redact_uri(uri)!r} is malformed (check the host, port and database parts)"
+        ) from None
+
+
 def create_store_engine(uri: str) -> Engine:
     """A SQLAlchemy engine for a store URI (SQLite: WAL, 30 s busy timeout, explicit transactions)."""
-    url_text = _sqlalchemy_url(uri)
-    try:
-        url = sa.engine.make_url(url_text)
-    except sa_exc.ArgumentError as err:
-        raise InvalidStoreUriError(f"store URI {redact_uri(uri)!r} is malformed: {err}") from None
+    url = parse_store_url(uri)
     kwargs: dict[str, Any] = {}
     if not SQLALCHEMY_2:
         kwargs["future"] = True
@@ -246,7 +254,7 @@ class SqlScheduleStore(ScheduleStore):
 
     def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
         super().__init__(redact_uri(uri), registry=registry, policy=policy)
-        self._password = sa.engine.make_url(_sqlalchemy_url(uri)).password if "@" in uri else None
+        self._password = parse_store_url(uri).password
         self.engine = create_store_engine(uri)
         self._schema_ready = False
         self._store_id: str | None = None

@@ -86,6 +86,11 @@ class TestOpenStore:
                 "store URI 'file:///tmp/x?mode=rx': mode must be 'ro' or 'rw', not 'rx'",
             ),
             ("file:///tmp/x?colour=1", "store URI 'file:///tmp/x?colour=1': unknown option(s) colour"),
+            (
+                "postgresql://app:s3cret@db:port/specs",
+                "store URI 'postgresql://app:***@db:port/specs' is malformed "
+                "(check the host, port and database parts)",
+            ),
         ],
     )
     def test_malformed_uri(self, uri: str, message: str) -> None:
