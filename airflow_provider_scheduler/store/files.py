@@ -165,6 +165,8 @@ class FileScheduleStore(ScheduleStore):
         except SpecError as err:
             err.source = rel  # relative to the store's folder
             items = [err]
+            # logged when the file is (re)read, not on every scan of an unchanged folder
+            log.warning("Skipping invalid spec file %s: %s", rel, str(err).replace("\n", "; "))
         except OSError as err:
             raise StoreUnavailableError(self.uri, f"cannot read {rel}: {err.strerror}") from None
         self._cache[rel] = (mtime_ns, size, items)
@@ -215,8 +217,6 @@ class FileScheduleStore(ScheduleStore):
                     mtime_ns=mtime_ns,
                     sole=len(items) == 1,
                 )
-        for problem in problems:
-            log.warning("Skipping invalid spec file %s: %s", problem.source, str(problem).replace("\n", "; "))
         self.problems = problems
         return entries
 
