@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow_provider_scheduler import __version__
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from datetime import datetime
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: Connections the shared session keeps open to one host (a deployment's API answers them all).
 CONNECTION_LIMIT = 100
+_DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": f"airflow-provider-scheduler/{__version__}"}
 #: Seconds a loop reuses the settings of a connection it fetched (see ``for_connection``).
 SETTINGS_TTL = 30.0
 
@@ -85,6 +88,8 @@ class _LoopState:
     #: conn_id -> (settings, monotonic expiry)
     settings: dict[str, tuple[SchedulerConnectionSettings, float]] = field(default_factory=dict)
     sessions_created: int = 0
+    #: base_url -> semaphore bounding the requests in preparation or in flight
+    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
 
 _STATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
@@ -442,31 +447,38 @@ class SchedulerAsyncClient:
         json_body: Any = None,
         authenticate: bool = True,
     ) -> _Response:
-        """One HTTP exchange on the loop's shared session (v1 basic auth added here)."""
-        import aiohttp
+        """One HTTP exchange on the loop's shared session (v1 basic auth added here).
 
-        from airflow_provider_scheduler import __version__
+        At most :data:`CONNECTION_LIMIT` exchanges per base URL are prepared at a time: the others wait
+        on a semaphore (cheap) instead of all building their requests in the same loop iteration when
+        many triggers wake together, which would stall the loop.
+        """
+        import aiohttp
 
         settings = self.settings
         auth = None
-        all_headers = {
-            "Accept": "application/json",
-            "User-Agent": f"airflow-provider-scheduler/{__version__}",
-        }
+        all_headers = dict(_DEFAULT_HEADERS)
         if authenticate:
             all_headers.update(headers or {})
             if "Authorization" not in all_headers and settings.login and not settings.token:
                 auth = aiohttp.BasicAuth(settings.login, settings.password or "")
-        async with self._session().request(
-            method,
-            f"{settings.base_url}{path}",
-            params=params,
-            json=json_body,
-            headers=all_headers,
-            auth=auth,
-            timeout=aiohttp.ClientTimeout(total=float(settings.timeout)),
-            ssl=self._ssl(),
-        ) as response:
+        state = self.state
+        slots = state.slots.get(settings.base_url)
+        if slots is None:
+            slots = state.slots[settings.base_url] = asyncio.Semaphore(CONNECTION_LIMIT)
+        async with (
+            slots,
+            self._session().request(
+                method,
+                f"{settings.base_url}{path}",
+                params=params,
+                json=json_body,
+                headers=all_headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=float(settings.timeout)),
+                ssl=self._ssl(),
+            ) as response,
+        ):
             return _Response(
                 status=response.status,
                 text=await response.text(),

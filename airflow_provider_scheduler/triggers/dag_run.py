@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 #: Upper bound of the wait between polls after transient errors (the trigger never polls slower).
 MAX_ERROR_BACKOFF = 300.0
+#: Relative jitter applied to ``poke_interval`` between polls (the first wait spreads more).
+POLL_JITTER = 0.1
+FIRST_POLL_JITTER = 0.5
 
 
 def _to_iso(value: datetime | str | None) -> str | None:
@@ -59,7 +62,8 @@ class SchedulerDagRunTrigger(BaseTrigger):
     :param scheduler_conn_id: the ``scheduler`` connection; only its id is serialized, never credentials.
     :param allowed_states: states that end the wait successfully.
     :param failed_states: states that end the wait with a ``failed`` event.
-    :param poke_interval: seconds between polls.
+    :param poke_interval: seconds between polls (the first wait varies by +-50 %, later ones by +-10 %,
+        so that triggers started together spread out instead of polling in bursts).
     :param timeout_at: absolute deadline (datetime or ISO string; naive means UTC); None waits forever.
     :param logical_date: logical date of the run to wait for when ``run_id`` is None (ISO string/datetime).
     """
@@ -147,10 +151,15 @@ class SchedulerDagRunTrigger(BaseTrigger):
             return url or (client.ui_url_for_run(self.dag_id, known) if known is not None else None)
 
         async with client:
-            failures = 0
+            failures = polls = 0
             last_error: str | None = None
             while True:
-                delay = self.poke_interval
+                # Jitter: triggers started together (a triggerer restart, a big backfill) spread out
+                # instead of polling in lockstep bursts that would stall the shared event loop. The
+                # first wait spreads them over +-50 % of the interval, later waits vary by +-10 %.
+                spread = FIRST_POLL_JITTER if polls == 0 else POLL_JITTER
+                polls += 1
+                delay = self.poke_interval * (1 + spread * (2 * self._rng() - 1))
                 try:
                     run = await self._find_run(client)
                 except SchedulerTransientError as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import PARENT_DAG_ID, PARENT_RUN_ID, make_context, outcome_of, run_task
+from task_runner import PARENT_DAG_ID, PARENT_RUN_ID, make_context, outcome_of, run_task
 
 from airflow_provider_scheduler.operators.trigger_dag_run import (
     SchedulerTriggerDagRunOperator,

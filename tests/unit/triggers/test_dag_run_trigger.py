@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ class FakeClock:
 
 
 def run_trigger(trigger: SchedulerDagRunTrigger, clock: FakeClock | None = None) -> list[Any]:
+    if trigger._rng is random.random:
+        trigger._rng = lambda: 0.5  # the middle of the jitter range: waits are exactly poke_interval
     if clock is not None:
         trigger._sleep = clock.sleep
         trigger._now = lambda: clock.now
@@ -157,6 +160,16 @@ class TestRun:
         events = run_trigger(trigger, clock)
         assert [e["status"] for e in events] == ["success"]
         assert clock.sleeps == [10.0, 20.0, 40.0]
+
+    def test_first_wait_spreads_by_half_later_ones_by_ten_percent(self, fake_api: FakeAirflowApi) -> None:
+        fake_api.add_dag("target")
+        fake_api.add_run("target", RUN_ID, states=["running", "running", "success"])
+        clock = FakeClock(datetime.now(UTC))
+        trigger = make()
+        draws = iter([0.0, 1.0, 0.5])
+        trigger._rng = lambda: next(draws)
+        assert [e["status"] for e in run_trigger(trigger, clock)] == ["success"]
+        assert clock.sleeps == [2.5, 5.5]
 
     def test_backoff_is_bounded(self, fake_api: FakeAirflowApi) -> None:
         fake_api.add_dag("target")
