@@ -191,7 +191,12 @@ def parse_store_url(uri: str) -> sa.engine.URL:
 
 
 def create_store_engine(uri: str) -> Engine:
-    """A SQLAlchemy engine for a store URI (SQLite: WAL, 30 s busy timeout, explicit transactions)."""
+    """A SQLAlchemy engine for a store URI.
+
+    SQLite: WAL journal (readers never block the writer), 30 s busy timeout, and transactions owned by
+    SQLAlchemy (``BEGIN IMMEDIATE`` for writes). PostgreSQL: pre-ping pooled connections, 10 s
+    connect timeout.
+    """
     url = parse_store_url(uri)
     kwargs: dict[str, Any] = {}
     if not SQLALCHEMY_2:
@@ -229,7 +234,6 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cursor.execute("PRAGMA busy_timeout = 30000")
             if wal:
                 cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
 
@@ -257,7 +261,6 @@ class SqlScheduleStore(ScheduleStore):
         self._password = parse_store_url(uri).password
         self.engine = create_store_engine(uri)
         self._schema_ready = False
-        self._store_id: str | None = None
         #: test hook: called with the connection between the statements of a write transaction
         self._between_statements: Any = None
 
