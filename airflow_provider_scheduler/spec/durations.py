@@ -7,8 +7,10 @@ runs); so are fractions, signs and empty durations such as ``P`` or ``PT``.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
+from typing import Any
 
 _DURATION = re.compile(
     r"P(?:(?P<weeks>\d+)W|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
@@ -22,11 +24,22 @@ class DurationError(ValueError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse an ISO-8601 duration such as ``PT1H30M`` into a :class:`~datetime.timedelta`.
+    """Parse an ISO-8601 duration such as ``PT1H30M`` into a :class:`~datetime.timedelta` (cached).
 
     :param text: the duration text.
     :raises DurationError: with a plain-language message when the text is not accepted.
     """
+    if type(text) is str:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> timedelta:
+    return _parse(text)
+
+
+def _parse(text: Any) -> timedelta:
     hint = "an ISO-8601 duration such as PT30M, PT4H, P1D or P1DT12H"
     if not isinstance(text, str):
         raise DurationError(f"must be {hint}")

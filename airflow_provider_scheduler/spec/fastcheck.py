@@ -54,7 +54,10 @@ def _compile(schema: Any) -> Check:
             if any(k not in _TYPES for k in kinds):
                 raise _Unsupported
             tests = [_TYPES[k] for k in kinds]
-            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
+            if len(tests) == 1:
+                checks.append(tests[0])
+            else:
+                checks.append(lambda v, tests=tests: any(t(v) for t in tests))
         elif key == "enum":
             allowed = list(schema["enum"])
             checks.append(lambda v, allowed=allowed: _strict_in(v, allowed))
@@ -95,7 +98,14 @@ def _compile(schema: Any) -> Check:
         checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(c(v) for c in checks)
+
+    def all_checks(v: Any) -> bool:
+        for c in checks:  # noqa: SIM110 - a plain loop is faster than all(<generator>)
+            if not c(v):
+                return False
+        return True
+
+    return all_checks
 
 
 def _object_check(schema: Mapping[str, Any]) -> Check:

@@ -25,12 +25,18 @@ SPEC_VERSION = 1
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def freeze(value: Any) -> Any:
     """Return a read-only deep copy of JSON-like data (dict -> mappingproxy, list -> tuple)."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
+    if kind is list or kind is tuple:
+        return tuple([freeze(v) for v in value])
     return value
 
 
@@ -275,9 +281,9 @@ class ScheduleSpec:
         Checks structure, names and dependencies but skips the deep checks (template ``with`` schemas,
         allow-lists, Jinja, governance limits). Use ``parse_spec`` for anything a user wrote.
         """
-        from airflow_provider_scheduler.spec.parser import parse_spec
+        from airflow_provider_scheduler.spec.canonical import spec_from_canonical
 
-        return parse_spec(data, registry=registry, policy=policy, trusted=True)
+        return spec_from_canonical(data, registry=registry, policy=policy)
 
 
 def _as_datetime(value: date | datetime | None, tz: str) -> datetime | None:

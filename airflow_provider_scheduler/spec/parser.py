@@ -663,13 +663,15 @@ class _Parser:
 
     def template_with(self, template: _Template, with_: Mapping[str, Any], path: str) -> None:
         before = len(self.problems)
-        if not self.json_values(with_, path):
+        clean = _clean(with_)
+        if not clean and not self.json_values(with_, path):
             return
         self.schema_problems(template, with_, path)
         if len(self.problems) == before:
             for sub, message in template.extra_problems(with_, self.namespace):
                 self.add(f"{path}.{sub}" if sub else path, message)
-        self.templated_strings(with_, path)
+        if not clean:
+            self.templated_strings(with_, path)
 
     def tasks(self, value: Any) -> tuple[TaskSpec, ...] | None:
         if value is None:
@@ -845,6 +847,33 @@ class _Parser:
             else:
                 out.append(dep)
         return tuple(out)
+
+
+_INF = (float("inf"), float("-inf"))
+
+
+def _clean(value: Any, depth: int = 0) -> bool:
+    """Fast path: True when ``value`` is plain JSON whose templated strings are all allowed."""
+    kind = type(value)
+    if kind is str:
+        return not has_template(value) or check_template(value) is None
+    if kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return value == value and value not in _INF
+    if depth > 32:
+        return False
+    if kind is dict:
+        for key, item in value.items():  # noqa: SIM110 - faster than all(<generator>)
+            if type(key) is not str or not _clean(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:  # noqa: SIM110 - faster than all(<generator>)
+            if not _clean(item, depth + 1):
+                return False
+        return True
+    return False  # anything else takes the detailed path, which reports it with its path
 
 
 @functools.lru_cache(maxsize=2048)

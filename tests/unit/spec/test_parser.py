@@ -89,6 +89,29 @@ class TestValidSpec:
         spec = parse_spec(valid, registry=registry, policy=policy)
         assert ScheduleSpec.from_canonical(spec.to_dict(), registry=registry) == spec
 
+    def test_from_canonical_reports_problems_like_parse(self, valid, registry, policy):
+        canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
+        canonical["tasks"][0]["depends_on"] = ["done"]
+        with pytest.raises(SpecError) as info:
+            ScheduleSpec.from_canonical(canonical)
+        assert [(p.path, p.message) for p in info.value.problems] == [
+            (
+                "tasks[0].depends_on",
+                "dependency cycle: refresh -> done -> load -> report -> refresh "
+                "(each task depends on the next)",
+            )
+        ]
+
+    def test_from_canonical_accepts_non_canonical_documents(self, valid, registry, policy):
+        # not in canonical shape (keys missing): falls back to the trusted parser
+        assert ScheduleSpec.from_canonical(valid) == parse_spec(valid, registry=registry, policy=policy)
+
+    def test_from_canonical_skips_deep_checks(self, valid, registry, policy):
+        canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
+        canonical["tasks"][0]["template"] = "no_longer_registered"
+        spec = ScheduleSpec.from_canonical(canonical)  # the factory re-checks templates when building
+        assert spec.tasks[0].template == "no_longer_registered"
+
     def test_minimal_manual_spec(self, registry, policy):
         spec = parse_spec(
             {"version": 1, "namespace": "qa", "name": "smoke", "tasks": [{"id": "a", "template": "empty"}]},

@@ -1,0 +1,223 @@
+"""The fast trusted path: build a ScheduleSpec from a canonical dict a store already validated.
+
+``spec_from_canonical`` reads exactly the shape ``ScheduleSpec.to_dict()`` writes. It still checks
+names (slugs), the schedule (cached cron/timezone checks), unique task ids and that dependencies exist
+and form no cycle, but not template ``with`` schemas, allow-lists, Jinja or governance limits. Anything
+that does not look canonical falls back to ``parse_spec(..., trusted=True)``, which reports problems
+as a SpecError with paths.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.durations import parse_duration
+from airflow_provider_scheduler.spec.model import (
+    Defaults,
+    NotifierSpec,
+    Notify,
+    ScheduleSpec,
+    TaskSpec,
+    freeze,
+)
+from airflow_provider_scheduler.spec.parser import (
+    ROLES,
+    SLUG,
+    TASK_ID,
+    TRIGGER_RULES,
+    parse_spec,
+)
+from airflow_provider_scheduler.spec.schedule import Schedule, parse_schedule
+
+if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.errors import Problem
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
+    from airflow_provider_scheduler.templates.registry import TemplateRegistry
+
+
+class _NotCanonical(Exception):
+    pass
+
+
+def spec_from_canonical(
+    data: Mapping[str, Any],
+    *,
+    registry: TemplateRegistry | None = None,
+    policy: GovernancePolicy | None = None,
+) -> ScheduleSpec:
+    """Build a spec from ``ScheduleSpec.to_dict()`` output quickly (see the module docstring).
+
+    :raises SpecError: the dict is not a valid spec.
+    """
+    try:
+        return _build(data)
+    except (_NotCanonical, KeyError, TypeError, ValueError, AttributeError):
+        return parse_spec(data, registry=registry, policy=policy, trusted=True)
+
+
+def _build(d: Mapping[str, Any]) -> ScheduleSpec:
+    if d["version"] != 1 or type(d["version"]) is not int:
+        raise _NotCanonical
+    namespace, name = d["namespace"], d["name"]
+    if not (SLUG.fullmatch(namespace) and SLUG.fullmatch(name)):
+        raise _NotCanonical
+    defaults = d["defaults"]
+    notify = d["notify"]
+    tasks = tuple(_task(t) for t in d["tasks"])
+    _check_graph(tasks)
+    return ScheduleSpec(
+        version=1,
+        namespace=namespace,
+        name=name,
+        description=_opt_str(d["description"]),
+        owner=_opt_str(d["owner"]),
+        tags=tuple(_str(t) for t in d["tags"]),
+        paused=_bool(d["paused"]),
+        schedule=_schedule(d["schedule"]),
+        start_date=_date(d["start_date"]),
+        end_date=_date(d["end_date"]),
+        catchup=_bool(d["catchup"]),
+        max_active_runs=_int(d["max_active_runs"]),
+        dagrun_timeout=_duration(d["dagrun_timeout"]),
+        params=freeze(_dict(d["params"])),
+        defaults=Defaults(
+            retries=_int(defaults["retries"]),
+            retry_delay=parse_duration(defaults["retry_delay"]),
+            retry_exponential_backoff=_bool(defaults["retry_exponential_backoff"]),
+            execution_timeout=_duration(defaults["execution_timeout"]),
+        ),
+        notify=Notify(
+            on_failure=tuple(_notifier(n) for n in notify["on_failure"]),
+            on_success=tuple(_notifier(n) for n in notify["on_success"]),
+            on_retry=tuple(_notifier(n) for n in notify["on_retry"]),
+        ),
+        tasks=tasks,
+    )
+
+
+def _task(t: Mapping[str, Any]) -> TaskSpec:
+    task_id = t["id"]
+    if not TASK_ID.fullmatch(task_id):
+        raise _NotCanonical
+    trigger_rule = t.get("trigger_rule")
+    role = t.get("role")
+    if (trigger_rule is not None and trigger_rule not in TRIGGER_RULES) or (
+        role is not None and role not in ROLES
+    ):
+        raise _NotCanonical
+    retries = t.get("retries")
+    return TaskSpec(
+        id=task_id,
+        template=_str(t["template"]),
+        with_=freeze(_dict(t["with"])),
+        depends_on=tuple(_str(x) for x in t["depends_on"]),
+        retries=None if retries is None else _int(retries),
+        execution_timeout=_duration(t.get("execution_timeout")),
+        trigger_rule=trigger_rule,
+        role=role,
+    )
+
+
+def _check_graph(tasks: tuple[TaskSpec, ...]) -> None:
+    ids = {t.id for t in tasks}
+    if len(ids) != len(tasks):
+        raise _NotCanonical
+    pending = {t.id: set(t.depends_on) for t in tasks}
+    for deps in pending.values():
+        if not deps <= ids:
+            raise _NotCanonical
+    done: set[str] = set()
+    while pending:  # Kahn: a cycle leaves tasks whose dependencies never finish
+        ready = [tid for tid, deps in pending.items() if deps <= done]
+        if not ready:
+            raise _NotCanonical
+        for tid in ready:
+            done.add(tid)
+            del pending[tid]
+
+
+def _notifier(n: Mapping[str, Any]) -> NotifierSpec:
+    return NotifierSpec(template=_str(n["template"]), with_=freeze(_dict(n["with"])))
+
+
+def _schedule(value: Any) -> Schedule:
+    key = value if value is None or isinstance(value, str) else _freeze_key(value)
+    return _schedule_cached(key)
+
+
+def _freeze_key(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("__list__", *(_freeze_key(v) for v in value))
+    return value
+
+
+def _thaw_key(key: Any) -> Any:
+    if isinstance(key, tuple) and key[:1] == ("__list__",):
+        return [_thaw_key(v) for v in key[1:]]
+    if isinstance(key, tuple):
+        return {k: _thaw_key(v) for k, v in key}
+    return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedule_cached(key: Any) -> Schedule:
+    problems: list[Problem] = []
+    schedule = parse_schedule(_thaw_key(key), "schedule", problems)
+    if schedule is None or problems:
+        raise _NotCanonical
+    return schedule
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_cached(text: str) -> date | datetime:
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise _NotCanonical
+    return value
+
+
+def _date(value: Any) -> date | datetime | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _NotCanonical
+    return _date_cached(value)
+
+
+def _duration(value: Any) -> Any:
+    return None if value is None else parse_duration(value)
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _NotCanonical
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise _NotCanonical
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise _NotCanonical
+    return value
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _NotCanonical
+    return value
