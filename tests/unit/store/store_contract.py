@@ -440,6 +440,23 @@ class SqlStoreContract(StoreContract):
         finally:
             store.close()
 
+    def test_a_failure_in_the_middle_of_a_batch_stores_nothing(self, store: ScheduleStore) -> None:
+        store.put(make_spec("kept"), author="a")
+        token = store.changes(None).token
+
+        def fail_after_update(_conn: Any, point: str) -> None:
+            if point == "updated":  # the new spec is inserted and the old one updated, history not yet
+                raise RuntimeError("disk on fire")
+
+        store._between_statements = fail_after_update  # type: ignore[attr-defined]
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            store.put_many([make_spec("new"), make_spec("kept", schedule="@daily")], author="b")
+        store._between_statements = None  # type: ignore[attr-defined]
+        assert [(s.id, s.revision, s.author) for s in store.list()] == [("analytics.kept", 1, "a")]
+        assert store.changes(token).specs == []
+        assert [r.revision for r in store.history("analytics.kept")] == [1]
+        assert store.put_many([make_spec("new")], author="b") == [1]  # the store is fine afterwards
+
     def test_a_token_ahead_of_the_store_gives_a_full_listing(self, store: ScheduleStore) -> None:
         store.put_many([make_spec("a"), make_spec("b")], author="x")
         token = store.changes(None).token
