@@ -193,3 +193,24 @@ class TestBuildDag:
         with pytest.raises(SpecBuildError) as err:
             build_dag(spec, registry)
         assert str(err.value) == "tasks[0] (t): template 'broken' failed: 'conn_id'"
+
+    def test_fast_edges_equal_airflow_operators(self, registry, monkeypatch):
+        """The direct edge path builds exactly what ``>>`` builds (serialized DAGs are equal)."""
+        from airflow_provider_scheduler.factory import build
+
+        spec = parse_spec(RICH, registry=registry)
+        fast = _serialized(build_dag(spec, registry))
+        monkeypatch.setattr(build, "_link", lambda up, down, dag: up >> down)
+        assert _serialized(build_dag(spec, registry)) == fast
+
+    def test_config_defaults_are_airflows(self, registry):
+        """Arguments read once from the configuration equal what Airflow's DAG would read itself."""
+        from airflow.providers.common.compat.sdk import DAG
+
+        from airflow_provider_scheduler.factory.build import dag_config_defaults
+
+        plain = DAG("plain", schedule=None)
+        defaults = dag_config_defaults()
+        assert "max_active_tasks" in defaults
+        for argument, value in defaults.items():
+            assert getattr(plain, argument) == value
