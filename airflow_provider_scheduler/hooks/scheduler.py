@@ -458,6 +458,7 @@ def error_for_response(
     secrets: Iterable[str] = (),
     transient: bool = False,
     attempts: int = 1,
+    api_version: str | None = None,
 ) -> SchedulerApiError:
     """Build the error for an unsuccessful answer: what the server said and what to check.
 
@@ -470,6 +471,7 @@ def error_for_response(
     :param secrets: strings to scrub from the message (the server may echo the request).
     :param transient: the answer was retryable and retries are exhausted.
     :param attempts: how many attempts were made (for the transient message).
+    :param api_version: ``v1``/``v2`` when known (Airflow 2.x answers 403 to wrong credentials).
     """
     from http import HTTPStatus
 
@@ -495,7 +497,13 @@ def error_for_response(
             status_code, SchedulerApiError
         )
         advice = _STATUS_ADVICE.get(status_code)
-        if status_code == 403 and is_token_rejection(status_code, detail or ""):
+        if status_code == 403 and api_version == "v1":
+            advice = (
+                "Airflow 2.x answers 403 both to a wrong username/password and to a user without the "
+                "permission: check the connection's username and password, then the user's role, and that "
+                "[api] auth_backends includes airflow.providers.fab.auth_manager.api.auth.backend.basic_auth."
+            )
+        elif status_code == 403 and is_token_rejection(status_code, detail or ""):
             advice = (
                 "The server could not validate the token: check the bearer token (it may be expired or "
                 "issued by another deployment) or the connection's username and password."
@@ -828,12 +836,14 @@ class SchedulerHook(BaseHook):
 
         Airflow 2.11 accepts only ``StringField``, ``PasswordField``, ``IntegerField`` and
         ``BooleanField`` (any other class drops the whole hook), so an ``enum`` becomes a text field with
-        an ``AnyOf`` validator and a ``number`` a text field with a range validator.
+        an ``any_of`` validator and a ``number`` a text field with a range validator.
         """
+        # ``any_of`` (not ``AnyOf``): Airflow 3.0/3.1 render the form by calling this method with
+        # wtforms mocked, and recognise enums only through a mocked ``any_of``.
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import BooleanField, IntegerField, PasswordField, StringField
-        from wtforms.validators import AnyOf, NumberRange, Optional, ValidationError
+        from wtforms.validators import NumberRange, Optional, ValidationError, any_of
 
         from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS
 
@@ -864,7 +874,7 @@ class SchedulerHook(BaseHook):
                 widgets[name] = StringField(
                     label,
                     widget=BS3TextFieldWidget(),
-                    validators=[Optional(), AnyOf(choices)],
+                    validators=[Optional(), any_of(choices)],
                     **common,
                 )
             elif kind == "boolean":
@@ -880,6 +890,8 @@ class SchedulerHook(BaseHook):
                     **common,
                 )
             elif kind == "number":
+                if "default" in common:  # a text field: its default is text too
+                    common["default"] = f"{common['default']:g}"
                 widgets[name] = StringField(
                     label,
                     widget=BS3TextFieldWidget(),
@@ -1090,6 +1102,11 @@ class SchedulerHook(BaseHook):
                 continue
             return response
 
+    def _known_api_version(self) -> str | None:
+        """The API version if already known (configured or detected), without probing."""
+        configured = self.settings.api_version
+        return configured if configured != "auto" else self._detected_version
+
     def _where(self) -> str:
         """How messages name the deployment (test_connection runs under a random conn id: URL only)."""
         return self.settings.base_url if self._testing else self.settings.describe()
@@ -1113,6 +1130,7 @@ class SchedulerHook(BaseHook):
             secrets=(*self.settings.secrets, *((self._jwt,) if self._jwt else ())),
             transient=transient,
             attempts=attempts,
+            api_version=self._known_api_version(),
         )
 
     def _json(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:

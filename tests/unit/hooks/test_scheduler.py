@@ -1025,6 +1025,22 @@ class TestTestConnection:
         assert not ok
         assert "answered, but it is not an Airflow REST API" in message
 
+    def test_airflow_2_forbidden_may_be_bad_credentials(self, make_hook, requests_mock, v1):
+        # Airflow 2.11 + FAB basic auth answers 403 (not 401) to a wrong password: say both causes.
+        requests_mock.get(
+            f"{BASE}/api/v1/dags",
+            status_code=403,
+            json={"detail": None, "status": 403, "title": "Forbidden", "type": "...#PermissionDenied"},
+        )
+        ok, message = make_hook().test_connection()
+        assert (ok, message) == (
+            False,
+            f"Airflow API {BASE} answered 403 Forbidden to GET /api/v1/dags. Airflow 2.x answers 403 both "
+            "to a wrong username/password and to a user without the permission: check the "
+            "connection's username and password, then the user's role, and that [api] auth_backends "
+            "includes airflow.providers.fab.auth_manager.api.auth.backend.basic_auth.",
+        )
+
     def test_missing_permission(self, make_hook, requests_mock, v2):
         requests_mock.get(f"{BASE}/api/v2/dags", status_code=403, json={"detail": "Forbidden"})
         ok, message = make_hook().test_connection()
@@ -1133,7 +1149,9 @@ class TestConnectionForm:
             assert unbound.field_class is expected_classes[name], name
             assert str(unbound.args[0]) == CONN_FIELDS[name]["label"]
             assert unbound.kwargs["description"] == CONN_FIELDS[name]["description"]
-            assert unbound.kwargs.get("default") == CONN_FIELDS[name]["schema"].get("default")
+            default = CONN_FIELDS[name]["schema"].get("default")
+            expected = str(default) if name == "timeout" else default  # a number is a text field here
+            assert unbound.kwargs.get("default") == expected, name
         assert isinstance(widgets["token"].kwargs["widget"], BS3PasswordFieldWidget)
         assert isinstance(widgets["ca_bundle"].kwargs["widget"], BS3TextFieldWidget)
 
