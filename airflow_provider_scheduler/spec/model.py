@@ -113,6 +113,9 @@ class TaskSpec:
     trigger_rule: str | None = None
     role: str | None = None
 
+    def __hash__(self) -> int:
+        return hash((self.id, self.template))
+
     def with_dict(self) -> dict[str, Any]:
         """A plain, mutable deep copy of ``with_`` (what a template builder receives)."""
         return thaw(self.with_)
@@ -148,6 +151,9 @@ class NotifierSpec:
 
     template: str
     with_: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def __hash__(self) -> int:
+        return hash(self.template)
 
     def with_dict(self) -> dict[str, Any]:
         return thaw(self.with_)
@@ -204,6 +210,9 @@ class ScheduleSpec:
     @property
     def dag_id(self) -> str:
         return f"{self.namespace}.{self.name}"
+
+    def __hash__(self) -> int:  # the read-only mappings inside are not hashable; equal specs share a dag_id
+        return hash((self.namespace, self.name))
 
     @property
     def timezone(self) -> str:

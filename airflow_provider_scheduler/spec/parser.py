@@ -455,9 +455,6 @@ class _Parser:
 
     def size_limit(self, data: Mapping[str, Any]) -> None:
         limit = self.policy.max_spec_bytes
-        tasks = data.get("tasks")
-        if isinstance(tasks, list) and len(tasks) * 40 < limit // 64:
-            return  # a handful of tasks: cannot be near the limit unless strings are huge, checked below
         try:
             size = len(json.dumps(data, default=str, separators=(",", ":")))
         except (TypeError, ValueError, RecursionError):

@@ -131,6 +131,10 @@ class TestValidSpec:
         with pytest.raises(TypeError):
             spec.params["region"]["default"] = "us"  # type: ignore[index]
 
+    def test_hashable(self, valid, registry, policy):
+        spec = parse_spec(valid, registry=registry, policy=policy)
+        assert len({spec, parse_spec(valid, registry=registry, policy=policy)}) == 1
+
     def test_input_is_not_kept_by_reference(self, valid, registry, policy):
         spec = parse_spec(valid, registry=registry, policy=policy)
         valid["tasks"][0]["with"]["conf"]["region"] = "changed"
