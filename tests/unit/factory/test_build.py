@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -84,7 +85,7 @@ def registry():
 def _serialized(dag):
     from airflow.serialization import serialized_objects as so
 
-    serializer = getattr(so, "DagSerialization", None) or so.SerializedDAG
+    serializer: Any = getattr(so, "DagSerialization", None) or so.SerializedDAG
     return json.dumps(serializer.to_dict(dag), sort_keys=True, default=str)
 
 

@@ -8,14 +8,20 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy
+from factory_helpers import dagbag, make_spec
 
 from airflow_provider_scheduler.factory import load_schedules, shard_of
 from airflow_provider_scheduler.factory.cli import collect_status
 from airflow_provider_scheduler.factory.snapshot import read_snapshot
 from airflow_provider_scheduler.templates.registry import TaskTemplate
-from tests.unit.factory.conftest import dagbag, make_spec
 
 SQLALCHEMY_2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
+
+
+def _pause_sync(env):
+    snap = read_snapshot(env.snapshot())
+    assert snap is not None
+    return snap.pause_sync
 
 
 def _edges(dag):
@@ -347,7 +353,7 @@ class TestPauseSync:
         assert patch.call_count == 1
         assert patch.last_request.json() == {"is_paused": True}
         assert patch.last_request.headers["Authorization"] == "Bearer jwt"
-        assert read_snapshot(env.snapshot()).pause_sync == {}
+        assert _pause_sync(env) == {}
         load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
         assert patch.call_count == 1  # not pushed again
 
@@ -358,13 +364,13 @@ class TestPauseSync:
         self._pause_a(env)
         result = load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
         assert result.dag_ids == ["team.a", "team.b"]
-        assert read_snapshot(env.snapshot()).pause_sync == {"team.a": True}
+        assert _pause_sync(env) == {"team.a": True}
         assert patch.call_count == 1
         retry = api.patch(
             "http://airflow.test:8080/api/v2/dags/team.a", json={"dag_id": "team.a", "is_paused": True}
         )
         load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
-        assert read_snapshot(env.snapshot()).pause_sync == {}
+        assert _pause_sync(env) == {}
         assert retry.call_count == 1
 
     def test_dag_not_created_yet_is_not_retried(self, env, api):
@@ -373,4 +379,4 @@ class TestPauseSync:
         )
         self._pause_a(env)
         load_schedules({"__file__": "x.py"}, store=env.store_uri, home=env.home)
-        assert read_snapshot(env.snapshot()).pause_sync == {}
+        assert _pause_sync(env) == {}
