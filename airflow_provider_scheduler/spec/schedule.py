@@ -251,13 +251,16 @@ class MultiCronSchedule(Schedule):
         # only, one cron with that field comma-joined fires at exactly the union of their times.
         merged = merge_crons(expressions)
         if merged is None:
+            from airflow import __version__ as airflow_version
+
             raise SpecError(
                 [
                     Problem(
                         "schedule.crons",
-                        "several cron expressions that differ in more than one field need Airflow 3.0 or "
-                        "newer (MultipleCronTriggerTimetable); on Airflow 2.11 use crons that differ in one "
-                        "field only (e.g. '0 6 * * *' and '0 18 * * *') or one cron expression",
+                        "several cron expressions that differ in more than one field need Airflow 3 "
+                        f"(MultipleCronTriggerTimetable), and this is Airflow {airflow_version}; use crons "
+                        "that differ in one field only (e.g. '0 6 * * *' and '0 18 * * *') or one cron "
+                        "expression",
                     )
                 ]
             )
