@@ -69,6 +69,9 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_scheduler.operators.trigger_dag_run.SchedulerDagRunLink",
         ],
+        "notifications": [
+            "airflow_provider_scheduler.notifications.webhook.WebhookNotifier",
+        ],
         "config": {
             "schedule_specs": {
                 "description": "Where schedule specs are stored and how the DAG loader reads them.",

@@ -223,7 +223,12 @@ def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -
 
 def _build_bash(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
     cls = _import_first("BashOperator", "airflow.providers.standard.operators.bash", "airflow.operators.bash")
-    return cls(task_id=task_id, bash_command=with_["command"], env=with_.get("env"), **kwargs)
+    command = with_["command"]
+    if command.rstrip().endswith((".sh", ".bash")):
+        # BashOperator would load a command ending in .sh/.bash as a template FILE from the dags
+        # folder (bypassing the spec's template checks); a trailing space makes it a plain command.
+        command = command.rstrip() + " "
+    return cls(task_id=task_id, bash_command=command, env=with_.get("env"), **kwargs)
 
 
 def _make_python_builder(allowed: tuple[str, ...]):

@@ -93,6 +93,10 @@ class TestBuild:
         assert type(op).__name__ == "BashOperator"
         assert op.bash_command == "echo {{ ds }}"
 
+    def test_bash_script_name_is_never_loaded_as_a_template_file(self, registry):
+        op = build(registry, "bash", {"command": "bash /opt/jobs/run.sh"})
+        assert op.bash_command == "bash /opt/jobs/run.sh "
+
     def test_python_runs_only_allow_listed_callables(self, registry):
         import json
 
