@@ -676,6 +676,12 @@ class TestGovernance:
         assert not policy.allows_template("bash", "qa")
         assert policy.allows_template("bash", "other")
 
+    def test_policy_from_airflow_config(self, monkeypatch):
+        monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__MAX_TASKS_PER_SPEC", "3")
+        monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__MIN_SCHEDULE_INTERVAL", "PT1H")
+        policy = GovernancePolicy.from_airflow_config()
+        assert (policy.max_tasks, policy.min_interval, policy.max_params) == (3, timedelta(hours=1), 30)
+
     @pytest.mark.parametrize(
         ("options", "message"),
         [
