@@ -23,6 +23,22 @@ What happens on each parse (dag processor):
 On a worker that runs one task (Airflow's parsing context names a dag_id), only that spec is read
 (one seek into the snapshot, or ``store.get`` when the snapshot lacks it) and only that DAG is built.
 
+Why a status file and not an import error or a placeholder DAG: raising from the loader module would
+drop every DAG of the file (Airflow keeps a module's DAGs only when it imports cleanly), and a
+placeholder DAG under the broken spec's dag_id would silently replace the last working definition with
+an empty one whose runs "succeed". So a broken spec is logged, raised as a Python warning (Airflow
+logs those per file), and written to the status file that ``airflow-scheduler status`` prints (exit 1).
+Specs loaded by more than one loader file (overlapping namespace filters) are reported there as
+duplicates; inside one store a dag_id is the primary key, and shards split by ``zlib.crc32(dag_id)``,
+so a spec is in exactly one shard.
+
+Paused specs: ``is_paused_upon_creation`` only acts when Airflow first sees a DAG. When a refresh sees
+a spec's ``paused`` flag flip (``airflow-scheduler pause/resume`` or a portal), the loader pushes the
+new state to the existing DAG through the Airflow REST API with ``SchedulerHook.set_dag_paused``
+(connection ``pause_sync_conn_id``, default ``scheduler_default``; Airflow 3 parse processes have no
+database access). A push that fails stays queued in the snapshot and is retried on the next parse.
+Only flips are pushed, so an admin who unpauses a DAG in the UI is not overruled on every parse.
+
 Deleted specs drop out with the refresh. Expired specs drop out ``EXPIRY_GRACE`` (1 day, so a last
 run can finish) after their ``end_date``. A ``@once`` spec is treated as finished, and drops out,
 ``once_retention`` (default 7 days) after its ``start_date``: the DAG processor cannot read run
