@@ -556,10 +556,11 @@ class SchedulerHook(BaseHook):
     """Drive an Airflow deployment through its REST API (v2 with a JWT on Airflow 3, v1 on 2.x).
 
     One ``requests.Session`` is reused for every call of one hook instance; the JWT from the token
-    exchange is reused until its ``exp`` (read without verification) or until the server answers 401,
-    then fetched again once. Connection errors, timeouts, 429 and 5xx are retried up to ``max_retries``
-    times with full-jitter exponential backoff (a server's ``Retry-After`` wins); other 4xx fail at
-    once with a :class:`SchedulerApiError` that says what the server answered and what to check.
+    exchange is reused until its ``exp`` (read without verification) or until the server rejects it
+    (401, or Airflow 3's 403 "Invalid JWT token"), then fetched again once. Connection errors,
+    timeouts, 429 and 5xx are retried up to ``max_retries`` times with full-jitter exponential backoff
+    (a server's ``Retry-After`` wins); other 4xx fail at once with a :class:`SchedulerApiError` that
+    says what the server answered and what to check.
 
     :param scheduler_conn_id: id of a connection of type ``scheduler``.
     :param api_version: ``auto`` | ``v2`` | ``v1``; overrides the connection's ``api_version``.
