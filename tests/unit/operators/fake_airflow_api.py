@@ -96,7 +96,9 @@ class Fault:
 class FakeAirflowApi:
     """The server; use as a context manager or call start()/stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, api_version: str = "v2") -> None:
+        #: "v2" plays Airflow 3 (JWT from /auth/token); "v1" plays Airflow 2.11 (basic auth, execution_date)
+        self.api_version = api_version
         self.dags: dict[str, FakeDag] = {}
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
@@ -210,11 +212,13 @@ class FakeAirflowApi:
                 if fault.times > 0 and fault.method == method and fault.path.search(path):
                     fault.times -= 1
                     return web.json_response(fault.body, status=fault.status, headers=fault.headers)
-        if path == "/api/v2/version" and method == "GET":
-            return web.json_response({"version": "3.3.2", "git_version": None})
-        if path == "/api/v1/version":
+        prefix = f"/api/{self.api_version}/"
+        if path == f"/api/{self.api_version}/version" and method == "GET":
+            version = "3.3.2" if self.api_version == "v2" else "2.11.2"
+            return web.json_response({"version": version, "git_version": None})
+        if path.endswith("/version"):
             return web.json_response({"detail": "Not Found"}, status=404)
-        if path == "/auth/token" and method == "POST":
+        if path == "/auth/token" and method == "POST" and self.api_version == "v2":
             body = await request.json()
             if body.get("username") != USERNAME or body.get("password") != PASSWORD:
                 return web.json_response({"detail": "Invalid credentials"}, status=401)
@@ -222,12 +226,16 @@ class FakeAirflowApi:
             self._valid_tokens.add(token)
             self.tokens_issued += 1
             return web.json_response({"access_token": token}, status=201)
-        if not path.startswith("/api/v2/"):
+        if not path.startswith(prefix):
             return web.json_response({"detail": "Not Found"}, status=404)
         auth = request.headers.get("Authorization", "")
-        if auth.removeprefix("Bearer ") not in self._valid_tokens:
+        if self.api_version == "v1":
+            expected = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+            if auth != f"Basic {expected}":
+                return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        elif auth.removeprefix("Bearer ") not in self._valid_tokens:
             return web.json_response({"detail": "Not authenticated"}, status=401)
-        return await self._api(method, path.removeprefix("/api/v2/").split("/"), request)
+        return await self._api(method, path.removeprefix(prefix).split("/"), request)
 
     async def _api(self, method: str, parts: list[str], request: web.Request) -> web.StreamResponse:
         if len(parts) < 2 or parts[0] != "dags":
@@ -246,13 +254,14 @@ class FakeAirflowApi:
             if method == "POST":
                 return await self._trigger(dag, request)
             runs = sorted(dag.runs.values(), key=lambda r: r.logical_date or "", reverse=True)
-            gte = request.query.get("logical_date_gte")
-            lte = request.query.get("logical_date_lte")
+            date_key = "logical_date" if self.api_version == "v2" else "execution_date"
+            gte = request.query.get(f"{date_key}_gte")
+            lte = request.query.get(f"{date_key}_lte")
             if gte or lte:
                 runs = [r for r in runs if r.logical_date and (not gte or r.logical_date >= gte)]
                 runs = [r for r in runs if r.logical_date and (not lte or r.logical_date <= lte)]
             limit = int(request.query.get("limit", "100"))
-            listed = [r.as_api(r.next_state()) for r in runs[:limit]]
+            listed = [self._run_json(r, r.next_state()) for r in runs[:limit]]
             return web.json_response({"dag_runs": listed, "total_entries": len(runs)})
         if len(parts) == 4 and parts[2] == "dagRuns":
             run = dag.runs.get(parts[3])
@@ -262,12 +271,19 @@ class FakeAirflowApi:
             state = run.next_state()
             if dag.paused and state not in ("success", "failed"):
                 state = "queued"  # a paused DAG never starts its runs
-            return web.json_response(run.as_api(state))
+            return web.json_response(self._run_json(run, state))
         return web.json_response({"detail": "Not Found"}, status=404)
+
+    def _run_json(self, run: FakeRun, state: str) -> dict[str, Any]:
+        body = run.as_api(state)
+        if self.api_version == "v1":  # Airflow 2.x: execution_date always set, no run_after
+            body.pop("run_after")
+            body["execution_date"] = body["logical_date"] = run.logical_date or "2026-01-01T00:00:00+00:00"
+        return body
 
     async def _trigger(self, dag: FakeDag, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        if "logical_date" not in body:
+        if "logical_date" not in body and self.api_version == "v2":
             return web.json_response(
                 {"detail": [{"loc": ["body", "logical_date"], "msg": "Field required"}]}, status=422
             )
@@ -286,4 +302,4 @@ class FakeAirflowApi:
             note=body.get("note"),
         )
         dag.runs[run_id] = run
-        return web.json_response(run.as_api("queued"))
+        return web.json_response(self._run_json(run, "queued"))

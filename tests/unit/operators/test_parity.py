@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 import pytest
 from task_runner import PARENT_DAG_ID, PARENT_RUN_ID, make_context, outcome_of, run_task
@@ -304,6 +305,37 @@ class TestDeferrableParity:
         expected = scenario.expected(fake_api, run_id) if callable(scenario.expected) else scenario.expected
         assert outcomes[False] == expected
         assert outcomes[True] == outcomes[False]
+
+    @pytest.mark.parametrize(
+        ("kind", "scenario"),
+        [
+            pytest.param(kind, scenario, id=f"{kind}-{scenario.id}")
+            for scenario in SCENARIOS
+            if scenario.id in ("success", "failure-state", "timeout")
+            for kind in scenario.kinds
+        ],
+    )
+    def test_same_outcome_against_an_airflow_2_api(
+        self, fake_api_v1: FakeAirflowApi, kind: str, scenario: Scenario
+    ) -> None:
+        """REST API v1 (Airflow 2.x: basic auth, execution_date, grid URLs): still the same in both modes."""
+        run_id = OP_RUN_ID if kind == "operator" else SENSOR_RUN_ID
+        outcomes = []
+        for deferrable in (False, True):
+            fake_api_v1.dags.clear()
+            scenario.script(fake_api_v1, run_id)
+            task = _task(kind, scenario, deferrable)
+            context = make_context(task.task_id)
+            outcomes.append(outcome_of(lambda task=task, context=context: run_task(task, context)))
+        assert outcomes[0] == outcomes[1]
+        grid_url = f"{fake_api_v1.url}/dags/{TARGET}/grid?dag_run_id={quote_plus(run_id)}"
+        if scenario.id == "failure-state":
+            assert outcomes[0][2].endswith(f"See {grid_url}")
+        elif scenario.id == "success":
+            assert outcomes[0] == ("return", repr(run_id), "")
+        else:
+            assert outcomes[0][0] == "AirflowSensorTimeout"
+        assert fake_api_v1.count("POST", r"^/auth/token$") == 0
 
     def test_deferred_path_really_ran_the_trigger(self, fake_api: FakeAirflowApi) -> None:
         """Guard against a parity test that never defers: the event comes from the trigger."""

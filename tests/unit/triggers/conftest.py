@@ -22,3 +22,11 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflowApi]:
     with FakeAirflowApi() as api:
         monkeypatch.setenv("AIRFLOW_CONN_SCHEDULER_DEFAULT", api.conn_json())
         yield api
+
+
+@pytest.fixture
+def fake_api_v1(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflowApi]:
+    """The same scripted API playing an Airflow 2.11 deployment (REST API v1, basic auth)."""
+    with FakeAirflowApi(api_version="v1") as api:
+        monkeypatch.setenv("AIRFLOW_CONN_SCHEDULER_DEFAULT", api.conn_json())
+        yield api

@@ -268,3 +268,32 @@ class TestSameAsSyncHook:
                 return c.ui_url_for_run("target", RUN_ID)
 
         assert asyncio.run(scenario()) == SchedulerHook("scheduler_default").ui_url_for_run("target", RUN_ID)
+
+
+class TestApiV1:
+    """Against an Airflow 2.x deployment: detected as v1, basic auth, execution_date, grid URLs."""
+
+    def test_detects_v1_and_matches_the_sync_hook(self, fake_api_v1: FakeAirflowApi) -> None:
+        with_run(fake_api_v1, ["running"])
+
+        async def scenario() -> tuple[str, dict[str, Any], list[dict[str, Any]], str]:
+            async with await client() as c:
+                run = await c.get_dag_run("target", RUN_ID)
+                runs = await c.list_dag_runs(
+                    "target",
+                    logical_date_gte="2026-03-01T00:00:00+00:00",
+                    logical_date_lte="2026-03-01T00:00:00+00:00",
+                )
+                return await c.api_version(), run, runs, c.ui_url_for_run("target", RUN_ID)
+
+        version, run, runs, url = asyncio.run(scenario())
+        hook = SchedulerHook("scheduler_default")
+        assert version == "v1"
+        assert run == hook.get_dag_run("target", RUN_ID)
+        assert run["logical_date"] == "2026-03-01T00:00:00+00:00"
+        assert [r["dag_run_id"] for r in runs] == [RUN_ID]
+        assert url == hook.ui_url_for_run("target", RUN_ID)
+        assert (
+            url == f"{fake_api_v1.url}/dags/target/grid?dag_run_id=manual__2026-03-01T00%3A00%3A00%2B00%3A00"
+        )
+        assert fake_api_v1.count("POST", r"^/auth/token$") == 0
