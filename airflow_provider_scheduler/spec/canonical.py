@@ -64,6 +64,9 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
     namespace, name = d["namespace"], d["name"]
     if not (SLUG.fullmatch(namespace) and SLUG.fullmatch(name)):
         raise _NotCanonical
+    description = _opt_str(d["description"])
+    if description is not None and description.rstrip().endswith(".md"):
+        raise _NotCanonical  # the full parser reports it (Airflow would read it as a file)
     defaults = d["defaults"]
     notify = d["notify"]
     tasks = tuple(_task(t) for t in d["tasks"])
@@ -72,7 +75,7 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
         version=1,
         namespace=namespace,
         name=name,
-        description=_opt_str(d["description"]),
+        description=description,
         owner=_opt_str(d["owner"]),
         tags=tuple(_str(t) for t in d["tags"]),
         paused=_bool(d["paused"]),

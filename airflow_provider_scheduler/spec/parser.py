@@ -397,6 +397,10 @@ class _Parser:
         if namespace and name:
             self.spec_id = f"{namespace}.{name}"
         description = self.text(data.get("description"), "description", 5000)
+        if description is not None and description.rstrip().endswith(".md"):
+            # Airflow reads a doc_md ending in ".md" as a FILE path on the DAG processor
+            self.add("description", "must not end with '.md' (Airflow would read it as a file name)")
+            description = None
         owner = self.text(data.get("owner"), "owner", 200)
         tags = self.tags(data.get("tags"))
         paused = self.boolean(data.get("paused"), "paused", False)

@@ -221,6 +221,19 @@ class TestStructure:
         valid[field] = value
         assert one_problem(valid, registry) == (field, message)
 
+    def test_description_is_never_a_file_name(self, valid, registry):
+        valid["description"] = "/etc/airflow/secrets.md"
+        assert one_problem(valid, registry) == (
+            "description",
+            "must not end with '.md' (Airflow would read it as a file name)",
+        )
+
+    def test_description_file_name_also_refused_on_the_trusted_path(self, valid, registry, policy):
+        canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
+        canonical["description"] = "notes.md"
+        with pytest.raises(SpecError, match=r"^description: must not end with '\.md'"):
+            ScheduleSpec.from_canonical(canonical)
+
     def test_duplicate_tag(self, valid, registry):
         valid["tags"] = ["a", "a"]
         assert one_problem(valid, registry) == ("tags[1]", "'a' is listed twice")
