@@ -176,6 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    if func in (cmd_validate, cmd_schema):
+        try:
+            _registry_and_policy(args)
+        except ValueError as exc:  # a malformed [schedule_specs] option: say which, no traceback
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
     return int(func(args) or 0)
 
 

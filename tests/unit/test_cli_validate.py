@@ -152,6 +152,23 @@ class TestValidate:
         assert err == "no spec files found (.yaml, .yml, .json)\n"
 
 
+def test_bad_configuration_is_reported_without_traceback(capsys, monkeypatch):
+    from airflow_provider_scheduler.spec.policy import default_policy
+    from airflow_provider_scheduler.templates import default_registry
+
+    monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__MAX_TASKS_PER_SPEC", "many")
+    default_policy.cache_clear()
+    default_registry.cache_clear()
+    try:
+        assert main(["validate", str(EXAMPLE)]) == 2
+        assert capsys.readouterr().err == (
+            "configuration error: [schedule_specs] max_tasks_per_spec must be a whole number, not 'many'\n"
+        )
+    finally:
+        default_policy.cache_clear()
+        default_registry.cache_clear()
+
+
 class TestSchema:
     def test_prints_valid_json_schema(self, capsys):
         code = main(["schema", "--builtin-defaults"])
