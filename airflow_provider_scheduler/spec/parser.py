@@ -154,6 +154,8 @@ class _Parser:
         self.problems: list[Problem] = []
         self.spec_id: str | None = None
         self.namespace: str | None = None
+        #: (path of the with field, referring task id, referenced task id), see TaskTemplate.task_refs
+        self.task_refs: list[tuple[str, str | None, str]] = []
 
     # helpers
     @property
@@ -721,9 +723,29 @@ class _Parser:
             {tid: deps[i] for i, tid in enumerate(ids) if tid is not None and first_index[tid] == i},
             first_index,
         )
+        self.check_task_refs(deps, first_index)
         if any(t is None for t in tasks):
             return None
         return tuple(t for t in tasks if t is not None)
+
+    def check_task_refs(self, deps: list[tuple[str, ...]], index: dict[str, int]) -> None:
+        """``with`` fields that name another task must name an upstream task of the same spec."""
+        for path, task_id, ref in self.task_refs:
+            if ref not in index:
+                self.add(path, f"unknown task {ref!r}{did_you_mean(ref, list(index))}")
+                continue
+            if task_id is None or task_id not in index:
+                continue
+            upstream: set[str] = set()
+            stack = list(deps[index[task_id]])
+            while stack:
+                dep = stack.pop()
+                if dep in upstream or dep not in index:
+                    continue
+                upstream.add(dep)
+                stack.extend(deps[index[dep]])
+            if ref not in upstream:
+                self.add(path, f"{ref!r} must run before {task_id!r}: add it to depends_on")
 
     def cycles(self, depends: dict[str, tuple[str, ...]], index: dict[str, int]) -> None:
         graph = {tid: [d for d in deps if d in index and d != tid] for tid, deps in depends.items()}
@@ -814,6 +836,10 @@ class _Parser:
                     self.add(f"{path}.template", reason)
                 else:
                     self.template_with(template, with_, f"{path}.with")
+                    for field_name in getattr(template, "task_refs", ()):
+                        ref = with_.get(field_name)
+                        if isinstance(ref, str):
+                            self.task_refs.append((f"{path}.with.{field_name}", task_id, ref))
         if len(self.problems) > before or task_id is None or name is None:
             return task_id, depends_on, None
         return (

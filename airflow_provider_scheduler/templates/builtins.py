@@ -10,6 +10,7 @@ connection). Operators are imported inside the builders, i.e. only when the fact
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DAG_RUN_STATES = ["queued", "running", "success", "failed"]
+_TASK_ID_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$"
+_TASK_ID = re.compile(_TASK_ID_PATTERN)
 _DAG_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,250}$", "description": "Target dag_id."}
 _RELATIVE_PATH = {
     "type": "string",
@@ -141,6 +144,22 @@ def _allow_list_check(key: str, allowed: tuple[str, ...], option: str, what: str
     return check
 
 
+def _all_checks(*checks: Any):
+    def check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        return [problem for c in checks for problem in c(with_, namespace)]
+
+    return check
+
+
+def _one_of(first: str, second: str):
+    def check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        if with_.get(first) is not None and with_.get(second) is not None:
+            return [(second, f"give {first} or {second}, not both")]
+        return []
+
+    return check
+
+
 # --- task templates ---------------------------------------------------------------------------------
 
 
@@ -185,15 +204,24 @@ def _build_trigger_remote_dag(*, task_id: str, with_: dict[str, Any], **kwargs: 
     }
     if with_.get("timeout") is not None:
         args["timeout"] = _seconds(with_["timeout"])
+    if with_.get("deferrable") is not None:
+        args["deferrable"] = with_["deferrable"]
     return SchedulerTriggerDagRunOperator(task_id=task_id, **args, **kwargs)
 
 
 def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
     from airflow_provider_scheduler.sensors.dag_run import SchedulerDagRunSensor
 
+    run_id = with_.get("run_id")
+    if with_.get("run_of_task"):
+        ref = with_["run_of_task"]
+        if not _TASK_ID.fullmatch(ref):  # re-checked: only a strict slug goes into the expression
+            raise ValueError(f"run_of_task {ref!r} is not a task id")
+        # the run the upstream trigger_remote_dag task started (it pushes the run id to XCom)
+        run_id = f"{{{{ ti.xcom_pull(task_ids='{ref}', key='run_id') }}}}"
     args: dict[str, Any] = {
         "external_dag_id": with_["dag_id"],
-        "run_id": with_.get("run_id"),
+        "run_id": run_id,
         "scheduler_conn_id": with_.get("conn_id", "scheduler_default"),
         "allowed_states": tuple(with_.get("allowed_states", ["success"])),
         "failed_states": tuple(with_.get("failed_states", ["failed"])),
@@ -201,6 +229,8 @@ def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: An
     }
     if with_.get("timeout") is not None:
         args["timeout"] = _seconds(with_["timeout"])
+    if with_.get("deferrable") is not None:
+        args["deferrable"] = with_["deferrable"]
     return SchedulerDagRunSensor(task_id=task_id, **args, **kwargs)
 
 
@@ -312,6 +342,10 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                     "conf": {"type": "object", "description": "Run configuration (templated)."},
                     "note": {"type": "string", "maxLength": 1000},
                     "wait_for_completion": {"type": "boolean", "default": False},
+                    "deferrable": {
+                        "type": "boolean",
+                        "description": "Wait in the triggerer (default: [operators] default_deferrable).",
+                    },
                     "poke_interval": {**poke, "default": 10},
                     "timeout": _DURATION,
                     "allowed_states": _states("States that count as success when waiting."),
@@ -332,7 +366,16 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 {
                     "dag_id": _DAG_ID,
                     "run_id": {"type": "string", "maxLength": 250, "description": "Run id (templated)."},
+                    "run_of_task": {
+                        "type": "string",
+                        "pattern": _TASK_ID_PATTERN,
+                        "description": "Wait for the run that this upstream trigger_remote_dag task started.",
+                    },
                     "conn_id": remote_conn,
+                    "deferrable": {
+                        "type": "boolean",
+                        "description": "Wait in the triggerer (default: [operators] default_deferrable).",
+                    },
                     "poke_interval": {**poke, "default": 30},
                     "timeout": _DURATION,
                     "allowed_states": _states("States that end the wait successfully."),
@@ -341,9 +384,13 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_wait_for_dag_run,
-            check=_allow_list_check(
-                "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+            check=_all_checks(
+                _allow_list_check(
+                    "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+                ),
+                _one_of("run_id", "run_of_task"),
             ),
+            task_refs=("run_of_task",),
         ),
         TaskTemplate(
             "http_request",

@@ -34,8 +34,10 @@ class _Template:
         builder: Callable[..., Any],
         enabled_by_default: bool = True,
         check: CheckFn | None = None,
+        task_refs: tuple[str, ...] = (),
     ) -> None:
         self.name = name
+        self.task_refs = task_refs
         self.description = description
         self.with_schema = dict(with_schema)
         self.builder = builder
@@ -75,6 +77,8 @@ class TaskTemplate(_Template):
         inside an active ``with DAG(...)``; ``with_`` is a plain dict copy.
     :param enabled_by_default: False for templates an admin must enable (``bash``, ``python``).
     :param check: optional extra rules, see :data:`CheckFn`.
+    :param task_refs: names of ``with`` fields whose value is the id of another task of the same spec;
+        the parser checks that the task exists and runs before this one (is upstream).
     """
 
     kind = "task template"

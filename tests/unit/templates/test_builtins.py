@@ -83,6 +83,33 @@ class TestBuild:
         assert op.poke_interval == 15
         assert op.timeout == 3600
 
+    def test_wait_for_the_run_an_upstream_task_started(self, registry):
+        from airflow.providers.common.compat.sdk import DAG
+
+        spec = parse_spec(
+            {
+                "version": 1,
+                "namespace": "ops",
+                "name": "w",
+                "tasks": [
+                    {"id": "trigger-report", "template": "trigger_remote_dag", "with": {"dag_id": "report"}},
+                    {
+                        "id": "wait",
+                        "template": "wait_for_dag_run",
+                        "with": {"dag_id": "report", "run_of_task": "trigger-report", "deferrable": True},
+                        "depends_on": ["trigger-report"],
+                    },
+                ],
+            },
+            registry=registry,
+            policy=GovernancePolicy(),
+        )
+        wait = spec.task("wait")
+        with DAG(dag_id="ops.w", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)):
+            op = registry.get("wait_for_dag_run").build(wait.id, wait.with_)
+        assert op.run_id == "{{ ti.xcom_pull(task_ids='trigger-report', key='run_id') }}"
+        assert op.deferrable is True
+
     def test_http_request(self, registry):
         op = build(registry, "http_request", {"conn_id": "reports_api", "endpoint": "/r", "method": "POST"})
         assert type(op).__name__ == "SpecHttpRequestOperator"
@@ -143,6 +170,76 @@ class TestAllowLists:
                 policy=GovernancePolicy(),
             )
         assert [(p.path, p.message) for p in info.value.problems] == [(path, message)]
+
+    @pytest.mark.parametrize(
+        ("wait_with", "depends_on", "problem"),
+        [
+            (
+                {"dag_id": "r", "run_of_task": "trigger"},
+                ["start"],
+                ("tasks[2].with.run_of_task", "unknown task 'trigger' (did you mean 'trigger-it'?)"),
+            ),
+            (
+                {"dag_id": "r", "run_of_task": "trigger-it"},
+                ["start"],
+                ("tasks[2].with.run_of_task", "'trigger-it' must run before 'wait': add it to depends_on"),
+            ),
+            (
+                {"dag_id": "r", "run_of_task": "trigger-it", "run_id": "x"},
+                ["trigger-it"],
+                ("tasks[2].with.run_of_task", "give run_id or run_of_task, not both"),
+            ),
+        ],
+    )
+    def test_run_of_task_rules(self, registry, wait_with, depends_on, problem):
+        from airflow_provider_scheduler.spec import SpecError
+
+        with pytest.raises(SpecError) as info:
+            parse_spec(
+                {
+                    "version": 1,
+                    "namespace": "qa",
+                    "name": "b",
+                    "tasks": [
+                        {"id": "start", "template": "empty"},
+                        {"id": "trigger-it", "template": "trigger_remote_dag", "with": {"dag_id": "r"}},
+                        {
+                            "id": "wait",
+                            "template": "wait_for_dag_run",
+                            "with": wait_with,
+                            "depends_on": depends_on,
+                        },
+                    ],
+                },
+                registry=registry,
+                policy=GovernancePolicy(),
+            )
+        assert [(p.path, p.message) for p in info.value.problems] == [problem]
+
+    def test_run_of_task_transitively_upstream_is_fine(self, registry):
+        parse_spec(
+            {
+                "version": 1,
+                "namespace": "qa",
+                "name": "b",
+                "tasks": [
+                    {"id": "trigger-it", "template": "trigger_remote_dag", "with": {"dag_id": "r"}},
+                    {"id": "between", "template": "empty", "depends_on": ["trigger-it"]},
+                    {
+                        "id": "wait",
+                        "template": "wait_for_dag_run",
+                        "with": {"dag_id": "r", "run_of_task": "trigger-it"},
+                        "depends_on": ["between"],
+                    },
+                ],
+            },
+            registry=registry,
+            policy=GovernancePolicy(),
+        )
+
+    def test_run_of_task_builder_rechecks_the_id(self, registry):
+        with pytest.raises(ValueError, match="is not a task id"):
+            registry.get("wait_for_dag_run").build("w", {"dag_id": "r", "run_of_task": "x') }}{{ conn"})
 
     def test_no_http_connection_approved(self):
         from airflow_provider_scheduler.spec import SpecError
