@@ -147,7 +147,7 @@ def spec_json_schema(
             "start_date": {
                 "anyOf": [{"$ref": "#/$defs/date"}, {"type": "null"}],
                 "default": None,
-                "description": "First date runs may happen (required for time-based schedules).",
+                "description": "First date runs may happen (required unless schedule is null).",
             },
             "end_date": {"anyOf": [{"$ref": "#/$defs/date"}, {"type": "null"}], "default": None},
             "catchup": {

@@ -253,8 +253,12 @@ class TestStructure:
         spec = parse_spec(valid, registry=registry, policy=policy)
         assert spec.to_dict()["start_date"] == "2026-01-01"
 
-    def test_scheduled_spec_needs_start_date(self, valid, registry):
+    @pytest.mark.parametrize(
+        "schedule", ["@daily", "@once", {"assets": ["s3://bucket/key"]}, {"every": "PT1H"}]
+    )
+    def test_scheduled_spec_needs_start_date(self, valid, registry, schedule):
         valid.pop("start_date")
+        valid["schedule"] = schedule
         assert one_problem(valid, registry) == (
             "start_date",
             "is required for a scheduled spec (e.g. 2026-01-01)",
