@@ -93,6 +93,10 @@ SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 TASK_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: a group containing a quantifier, itself quantified: (a+)+, (a*)*, (\w+\s?)*, (a{1,3}){2,}
+_NESTED_REPETITION = re.compile(
+    r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,?\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})"
+)
 MAX_PROBLEMS = 200
 MAX_TAGS = 20
 MAX_NOTIFIERS = 10
@@ -560,6 +564,7 @@ class _Parser:
                 )
         if "description" in schema:
             self.text(schema["description"], f"{path}.description", 1000)
+        self.patterns(schema, path)
         if len(self.problems) > before:
             return False
         try:
@@ -573,6 +578,32 @@ class _Parser:
             self.add(f"{path}.{sub}" if sub else path, message)
             return False
         return True
+
+    def patterns(self, schema: Any, path: str) -> None:
+        """Regular expressions in a param schema must be short and free of nested repetition.
+
+        Airflow checks values against them in the API server and the scheduler; a pattern such as
+        ``(a+)+$`` can take exponential time on a short input (ReDoS).
+        """
+        if isinstance(schema, Mapping):
+            for key, value in schema.items():
+                sub = f"{path}.{key}"
+                if key == "pattern":
+                    if not isinstance(value, str):
+                        continue  # the schema check reports it
+                    if len(value) > 200:
+                        self.add(sub, f"is too long ({len(value)} characters; at most 200)")
+                    elif _NESTED_REPETITION.search(value):
+                        self.add(
+                            sub,
+                            "is too complex: a repeated group that itself repeats (like (a+)+) can make "
+                            "checking a value take forever",
+                        )
+                elif isinstance(value, (Mapping, list)):
+                    self.patterns(value, sub)
+        elif isinstance(schema, list):
+            for i, item in enumerate(schema):
+                self.patterns(item, f"{path}[{i}]")
 
     def defaults(self, value: Any) -> Defaults:
         if value is None:

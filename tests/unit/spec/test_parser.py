@@ -605,6 +605,21 @@ class TestParams:
             "unknown key 'minimun' (did you mean 'minimum'?)",
         )
 
+    @pytest.mark.parametrize("pattern", ["(a+)+$", "^(\\w+\\s?)*$", "(x{1,3}){2,}", "([a-z]*)*"])
+    def test_redos_patterns_refused(self, valid, registry, pattern):
+        valid["params"]["code"] = {"type": "string", "pattern": pattern, "default": "a"}
+        assert one_problem(valid, registry) == (
+            "params.code.pattern",
+            "is too complex: a repeated group that itself repeats (like (a+)+) can make "
+            "checking a value take forever",
+        )
+
+    @pytest.mark.parametrize("pattern", ["^[a-z]+$", "^(eu|us)-[0-9]{2}$", "^(ab)+$", "^\\(x+\\)+$"])
+    def test_ordinary_patterns_accepted(self, valid, registry, policy, pattern):
+        valid["params"]["code"] = {"type": "string", "pattern": pattern}
+        valid["schedule"] = None
+        parse_spec(valid, registry=registry, policy=policy)
+
     def test_bad_name(self, valid, registry):
         valid["params"]["my-param"] = {"type": "string", "default": "x"}
         path, _ = one_problem(valid, registry)
