@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema (draft 2020-12) of a version-1 spec.",
     )
     schema.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2)")
+    schema.add_argument(
+        "--namespace",
+        default=None,
+        help="only the templates this namespace may use (and namespace fixed), for one team's portal form",
+    )
     _config_option(schema)
     schema.set_defaults(func=cmd_schema, handler=cmd_schema)
 
@@ -163,7 +168,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from airflow_provider_scheduler.spec.json_schema import spec_json_schema
 
     registry, policy = _registry_and_policy(args)
-    json.dump(spec_json_schema(registry, policy), sys.stdout, indent=args.indent or None)
+    schema = spec_json_schema(registry, policy, namespace=args.namespace)
+    json.dump(schema, sys.stdout, indent=args.indent or None)
     sys.stdout.write("\n")
     return 0
 

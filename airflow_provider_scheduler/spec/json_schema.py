@@ -25,12 +25,17 @@ _DATE_OR_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]
 
 
 def spec_json_schema(
-    registry: TemplateRegistry | None = None, policy: GovernancePolicy | None = None
+    registry: TemplateRegistry | None = None,
+    policy: GovernancePolicy | None = None,
+    *,
+    namespace: str | None = None,
 ) -> dict[str, Any]:
     """Return the JSON Schema of a spec (draft 2020-12) for the registry's enabled templates.
 
     :param registry: templates to describe (default: ``default_registry()``).
     :param policy: limits to publish as ``maxItems`` etc. (default: ``default_policy()``).
+    :param namespace: describe only what this namespace may use (its allowed templates, and
+        ``namespace`` fixed to it), for a team's portal form.
     """
     if registry is None:
         from airflow_provider_scheduler.templates.registry import default_registry
@@ -40,8 +45,16 @@ def spec_json_schema(
         from airflow_provider_scheduler.spec.policy import default_policy
 
         policy = default_policy()
-    task_names = registry.allowed_names()
-    notifier_names = registry.allowed_names(notifiers=True)
+    task_names = [
+        n
+        for n in registry.allowed_names(namespace)
+        if namespace is None or policy.allows_template(n, namespace)
+    ]
+    notifier_names = [
+        n
+        for n in registry.allowed_names(namespace, notifiers=True)
+        if namespace is None or policy.allows_template(n, namespace)
+    ]
     defs: dict[str, Any] = {
         "duration": {
             "type": "string",
@@ -127,7 +140,11 @@ def spec_json_schema(
         "required": ["version", "namespace", "name", "tasks"],
         "properties": {
             "version": {"const": 1, "description": "Spec language version."},
-            "namespace": {"type": "string", "pattern": _SLUG, "description": "Team or area (slug)."},
+            "namespace": (
+                {"const": namespace, "description": "Team or area."}
+                if namespace is not None
+                else {"type": "string", "pattern": _SLUG, "description": "Team or area (slug)."}
+            ),
             "name": {
                 "type": "string",
                 "pattern": _SLUG,

@@ -177,6 +177,24 @@ class TestSchema:
         Draft202012Validator.check_schema(schema)
         assert "with.trigger_dag" in schema["$defs"]
 
+    def test_namespace_schema(self, capsys, monkeypatch):
+        monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__ALLOWED_TEMPLATES", '{"qa": ["empty", "email"]}')
+        from airflow_provider_scheduler.spec.policy import default_policy
+        from airflow_provider_scheduler.templates import default_registry
+
+        default_policy.cache_clear()
+        default_registry.cache_clear()
+        try:
+            assert main(["schema", "--namespace", "qa"]) == 0
+        finally:
+            default_policy.cache_clear()
+            default_registry.cache_clear()
+        schema = json.loads(capsys.readouterr().out)
+        Draft202012Validator.check_schema(schema)
+        assert schema["properties"]["namespace"]["const"] == "qa"
+        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == ["empty"]
+        assert schema["$defs"]["notifier"]["properties"]["template"]["enum"] == ["email"]
+
     def test_no_command_prints_help(self, capsys):
         assert main([]) == 2
         assert "usage: airflow-scheduler" in capsys.readouterr().out
