@@ -199,6 +199,20 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "scheduler_default,scheduler_prod",
                         "default": "scheduler_default",
                     },
+                    "dag_targets": {
+                        "description": (
+                            "Which DAGs the trigger_dag, trigger_remote_dag and wait_for_dag_run templates "
+                            "may name, as JSON: namespace -> list of dag_id glob patterns ({namespace} "
+                            "stands for the spec's namespace; the key * applies to namespaces not "
+                            "listed). Empty: any DAG."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": (
+                            '{"analytics": ["{namespace}.*", "report_template"], "*": ["{namespace}.*"]}'
+                        ),
+                        "default": "",
+                    },
                 },
             }
         },

@@ -9,7 +9,9 @@ connection). Operators are imported inside the builders, i.e. only when the fact
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -61,6 +63,9 @@ class TemplateSettings:
     :param http_connections: connection ids ``http_request`` may call.
     :param webhook_connections: connection ids the ``webhook`` notification may POST to.
     :param remote_connections: scheduler connection ids ``trigger_remote_dag`` / ``wait_for_dag_run`` may use.
+    :param dag_targets: per-namespace glob patterns of the dag_ids ``trigger_dag``,
+        ``trigger_remote_dag`` and ``wait_for_dag_run`` may name (``"*"`` key = other namespaces);
+        None = any DAG. ``{namespace}`` in a pattern stands for the spec's namespace.
     """
 
     enabled_templates: tuple[str, ...] = ()
@@ -70,6 +75,7 @@ class TemplateSettings:
     http_connections: tuple[str, ...] = ()
     webhook_connections: tuple[str, ...] = ()
     remote_connections: tuple[str, ...] = field(default=("scheduler_default",))
+    dag_targets: Mapping[str, tuple[str, ...]] | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> TemplateSettings:
@@ -92,6 +98,20 @@ class TemplateSettings:
         if raw:
             policy = GovernancePolicy.from_options({"allowed_templates": raw})
             kwargs["allowed_templates"] = {k: tuple(v) for k, v in (policy.allowed_templates or {}).items()}
+        raw = (options.get("dag_targets") or "").strip()
+        if raw:
+            try:
+                targets = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"[schedule_specs] dag_targets is not valid JSON: {exc}") from None
+            if not isinstance(targets, dict) or not all(
+                isinstance(v, list) and all(isinstance(p, str) for p in v) for v in targets.values()
+            ):
+                raise ValueError(
+                    "[schedule_specs] dag_targets must map namespaces to lists of dag_id patterns, e.g. "
+                    '{"analytics": ["{namespace}.*", "report_template"], "*": ["{namespace}.*"]}'
+                )
+            kwargs["dag_targets"] = {str(k): tuple(v) for k, v in targets.items()}
         return cls(**kwargs)
 
     @classmethod
@@ -107,6 +127,7 @@ class TemplateSettings:
             "http_connections",
             "webhook_connections",
             "remote_connections",
+            "dag_targets",
         )
         return cls.from_options({k: conf.get("schedule_specs", k, fallback="") or "" for k in keys})
 
@@ -140,6 +161,25 @@ def _allow_list_check(key: str, allowed: tuple[str, ...], option: str, what: str
                 (key, f"no {what} is approved on this deployment (an admin sets [schedule_specs] {option})")
             ]
         return [(key, f"{what} {value!r} is not approved; approved: {', '.join(allowed)}")]
+
+    return check
+
+
+def _dag_target_check(targets: Mapping[str, tuple[str, ...]] | None):
+    """``dag_id`` must match the namespace's target patterns (``{namespace}`` = the spec's namespace)."""
+
+    def check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        dag_id = with_.get("dag_id")
+        if targets is None or not isinstance(dag_id, str):
+            return []
+        patterns = targets.get(namespace or "", targets.get("*"))
+        if patterns is None:
+            return []
+        expanded = [p.replace("{namespace}", namespace or "") for p in patterns]
+        if any(fnmatch.fnmatchcase(dag_id, p) for p in expanded):
+            return []
+        allowed = ", ".join(expanded) or "none"
+        return [("dag_id", f"namespace {namespace!r} may not target DAG {dag_id!r}; allowed: {allowed}")]
 
     return check
 
@@ -331,6 +371,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_trigger_dag,
+            check=_dag_target_check(settings.dag_targets),
         ),
         TaskTemplate(
             "trigger_remote_dag",
@@ -354,8 +395,11 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_trigger_remote_dag,
-            check=_allow_list_check(
-                "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+            check=_all_checks(
+                _allow_list_check(
+                    "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
+                ),
+                _dag_target_check(settings.dag_targets),
             ),
         ),
         TaskTemplate(
@@ -389,6 +433,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                     "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
                 ),
                 _one_of("run_id", "run_of_task"),
+                _dag_target_check(settings.dag_targets),
             ),
             task_refs=("run_of_task",),
         ),

@@ -241,6 +241,51 @@ class TestAllowLists:
         with pytest.raises(ValueError, match="is not a task id"):
             registry.get("wait_for_dag_run").build("w", {"dag_id": "r", "run_of_task": "x') }}{{ conn"})
 
+    @pytest.mark.parametrize(
+        ("namespace", "template", "dag_id", "problem"),
+        [
+            ("analytics", "trigger_dag", "analytics.load", None),
+            ("analytics", "trigger_dag", "report_template", None),
+            (
+                "analytics",
+                "trigger_dag",
+                "finance.payroll",
+                "namespace 'analytics' may not target DAG 'finance.payroll'; "
+                "allowed: analytics.*, report_template",
+            ),
+            ("qa", "wait_for_dag_run", "qa.suite", None),
+            (
+                "qa",
+                "trigger_remote_dag",
+                "report_template",
+                "namespace 'qa' may not target DAG 'report_template'; allowed: qa.*",
+            ),
+        ],
+    )
+    def test_dag_targets(self, namespace, template, dag_id, problem):
+        from airflow_provider_scheduler.spec import SpecError
+
+        settings = TemplateSettings.from_options(
+            {"dag_targets": '{"analytics": ["{namespace}.*", "report_template"], "*": ["{namespace}.*"]}'}
+        )
+        registry = TemplateRegistry(builtin_templates(settings))
+        data = {
+            "version": 1,
+            "namespace": namespace,
+            "name": "t",
+            "tasks": [{"id": "t", "template": template, "with": {"dag_id": dag_id}}],
+        }
+        if problem is None:
+            parse_spec(data, registry=registry, policy=GovernancePolicy())
+            return
+        with pytest.raises(SpecError) as info:
+            parse_spec(data, registry=registry, policy=GovernancePolicy())
+        assert [(p.path, p.message) for p in info.value.problems] == [("tasks[0].with.dag_id", problem)]
+
+    def test_bad_dag_targets_option(self):
+        with pytest.raises(ValueError, match=r"^\[schedule_specs\] dag_targets must map namespaces"):
+            TemplateSettings.from_options({"dag_targets": '{"qa": "x"}'})
+
     def test_no_http_connection_approved(self):
         from airflow_provider_scheduler.spec import SpecError
 
