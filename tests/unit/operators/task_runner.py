@@ -27,7 +27,7 @@ class RecordingTaskInstance:
         self.xcoms[key] = value
 
 
-def make_context(task_id: str) -> dict[str, Any]:
+def make_context(task_id: str) -> Any:
     ti = RecordingTaskInstance(task_id)
     return {"ti": ti, "task_instance": ti}
 

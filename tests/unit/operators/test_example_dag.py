@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "example_dags" / "example_scheduler_operators.py"
 
 
-def _dagbag(path: Path):  # type: ignore[no-untyped-def]
+def _dagbag(path: Path) -> Any:
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3
     except ImportError:
-        from airflow.models.dagbag import DagBag  # Airflow 2.11
+        from airflow.models.dagbag import DagBag as DagBag2  # Airflow 2.11
 
-        return DagBag(dag_folder=str(path), include_examples=False)
+        return DagBag2(dag_folder=str(path), include_examples=False)
     return DagBag(dag_folder=str(path))
 
 

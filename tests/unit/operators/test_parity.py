@@ -10,6 +10,7 @@ the same return value. Each scenario also pins what the user sees (class and mes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
@@ -297,7 +298,7 @@ class TestDeferrableParity:
             task = _task(kind, scenario, deferrable)
             context = make_context(task.task_id)
             outcomes[deferrable] = outcome_of(
-                lambda task=task, context=context: run_task(task, context, deferred_events=deferred_events)
+                partial(run_task, task, context, deferred_events=deferred_events)
             )
             if kind == "operator" and scenario.id not in ("dag-404", "paused-dag-fail-fast"):
                 # The run id and its URL reach XCom in both modes (the extra link reads run_url).
@@ -326,7 +327,7 @@ class TestDeferrableParity:
             scenario.script(fake_api_v1, run_id)
             task = _task(kind, scenario, deferrable)
             context = make_context(task.task_id)
-            outcomes.append(outcome_of(lambda task=task, context=context: run_task(task, context)))
+            outcomes.append(outcome_of(partial(run_task, task, context)))
         assert outcomes[0] == outcomes[1]
         grid_url = f"{fake_api_v1.url}/dags/{TARGET}/grid?dag_run_id={quote_plus(run_id)}"
         if scenario.id == "failure-state":
