@@ -252,3 +252,32 @@ class TestRun:
                 "no run found yet.",
             }
         ]
+
+
+class TestCancellation:
+    def test_cancelled_trigger_leaves_the_shared_session_closed(self, fake_api: FakeAirflowApi) -> None:
+        """The triggerer cancels run() when the task is cleared or times out: nothing may leak."""
+        from airflow_provider_scheduler.hooks.async_client import loop_state
+
+        fake_api.add_dag("target")
+        fake_api.add_run("target", RUN_ID, states=["running"])
+
+        async def scenario() -> tuple[int, bool]:
+            trigger = make(poke_interval=30)
+            task = asyncio.create_task(trigger.run().__anext__())
+            for _ in range(1000):  # until the first poll reached the server (at most ~10 s)
+                if fake_api.count("GET", RUN_PATH):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the trigger never polled")
+            state = loop_state()
+            session = state.session
+            assert session is not None
+            assert state.users == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return state.users, session.closed
+
+        assert asyncio.run(scenario()) == (0, True)
