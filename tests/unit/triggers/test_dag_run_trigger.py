@@ -254,6 +254,10 @@ class TestRun:
         ]
 
 
+async def collect_events(trigger: SchedulerDagRunTrigger) -> list[Any]:
+    return [event async for event in trigger.run()]
+
+
 class TestCancellation:
     def test_cancelled_trigger_leaves_the_shared_session_closed(self, fake_api: FakeAirflowApi) -> None:
         """The triggerer cancels run() when the task is cleared or times out: nothing may leak."""
@@ -264,7 +268,7 @@ class TestCancellation:
 
         async def scenario() -> tuple[int, bool]:
             trigger = make(poke_interval=30)
-            task = asyncio.create_task(trigger.run().__anext__())
+            task: asyncio.Task[list[Any]] = asyncio.create_task(collect_events(trigger))
             for _ in range(1000):  # until the first poll reached the server (at most ~10 s)
                 if fake_api.count("GET", RUN_PATH):
                     break
