@@ -126,6 +126,7 @@ def watch_task(
         if not seen or seen[-1] != state:
             seen.append(state)
         if state in ("success", "failed", "skipped", "upstream_failed"):
+            print(f"{dag_id}.{task_id} states seen through the API: {seen}")
             return seen
         time.sleep(0.5)
     raise AssertionError(
