@@ -18,7 +18,7 @@ Each process imports Airflow and ``DagBag`` first; only the ``DagBag(file)`` cal
 includes importing this provider for (a) and dag-factory for (c)). Printed per N and variant:
 min and median wall-clock seconds over ``--repeat`` runs, ms per DAG, the median CPU seconds of the
 child (``time.process_time``; steadier than wall time on a shared machine), peak RSS of the child
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at its end), and the ratios a/b and c/a.
+(``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``), and the ratios a/b and c/a.
 
 Then, for the largest N:
 
@@ -67,6 +67,16 @@ try:
     from airflow.sdk import DAG  # noqa: F401
 except ImportError:
     from airflow.models.dag import DAG  # noqa: F401
+def peak_rss_kb():
+    # VmHWM is this process image's own peak (ru_maxrss would include the forking parent's RSS).
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 path = sys.argv[1]
 t0, c0 = time.perf_counter(), time.process_time()
 bag = DagBag(dag_folder=path, **kwargs)
@@ -78,7 +88,7 @@ print("@@RESULT@@" + json.dumps({
     "dags": len(bag.dags),
     "tasks": tasks,
     "import_errors": {k: v[-300:] for k, v in bag.import_errors.items()},
-    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "maxrss_kb": peak_rss_kb(),
 }))
 """
 
@@ -420,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Store down: the same snapshot under the URI of a store that is unreachable / hung.
         src = snapshot_path(last["store_uri"], home)
-        print(f"Store down (N = {n:,}, snapshot present; compare with (a) median {a.median:.3f} s):")
+        print(f"Store down (N = {n:,}, snapshot present; each run paired with a normal parse of (a)):")
         hung = HungServer()
         try:
             for label, uri in (
@@ -438,8 +448,24 @@ def main(argv: list[str] | None = None) -> int:
                     LOADER,
                     STORE_URI=uri,
                 )
-                d = measure(args.python, down, env, args.repeat, n)
-                print(f"  {label:22s} {fmt(d, n)}  added {d.median - a.median:+.3f} s (target < 1 s)")
+                # Paired with normal parses, run alternately, so machine load affects both alike.
+                normal_runs, down_runs = [], []
+                for _ in range(args.repeat):
+                    normal_runs.append(parse_once(args.python, last["loader"], env))
+                    down_runs.append(parse_once(args.python, down, env))
+                for run in down_runs:
+                    if run["dags"] != n or run["import_errors"]:
+                        raise RuntimeError(
+                            f"store down ({label}): {run['dags']} DAGs, {run['import_errors']}"
+                        )
+                pairs = list(zip(normal_runs, down_runs, strict=True))
+                wall = statistics.median(d["seconds"] - u["seconds"] for u, d in pairs)
+                cpu = statistics.median(d["cpu"] - u["cpu"] for u, d in pairs)
+                print(
+                    f"  {label:22s} median {statistics.median(r['seconds'] for r in down_runs):8.3f} s "
+                    f"(paired normal parses {statistics.median(r['seconds'] for r in normal_runs):8.3f} s); "
+                    f"added: median paired difference {wall:+.3f} s wall, {cpu:+.3f} s CPU (target < 1 s)"
+                )
         finally:
             hung.close()
         print()

@@ -3,18 +3,22 @@
 Where: ``$AIRFLOW_HOME/schedule_specs_snapshot/<key>.snapshot`` where ``<key>`` is a hash of the store
 URI with its password removed (so no secret is derivable from the file name).
 
-Format (UTF-8, JSON lines, version 1)::
+Format (UTF-8, JSON lines, version 2)::
 
-    {"format": 1, "store": "<uri, password hidden>", "token": "<change token>", "written_at": "...",
-     "index": {"<dag_id>": [offset, length, revision, paused], ...}, "pause_sync": {...}}\\n
+    {"format": 2, "store": "<uri, password hidden>", "token": "<change token>", "written_at": "...",
+     "pause_sync": {...}, "count": N, "buckets": [o0, o1, ...], "records_start": R}\\n
+    {"<dag_id>": [offset, length, revision, paused], ...}\\n      <- index bucket 0
+    ...                                                            <- one line per bucket
     {"id": "<dag_id>", "revision": 3, "paused": false, "spec": {<canonical spec>}}\\n
     ...
 
-The first line is the header; ``offset``/``length`` locate each record's line in the bytes after
-the header. A worker that runs one task reads the header and seeks to that one record, so its cost
-does not grow with the number of specs; the dag processor reads the body once. Records hold the
-canonical, already-validated spec dicts the store returned (``ScheduleStore.changes``), so the loader
-can build from them without re-validating.
+A spec's index entry lives in bucket ``zlib.crc32(dag_id) % len(buckets)`` (about 64 entries per
+bucket); bucket offsets are relative to the end of the header, record offsets to ``records_start``. A
+worker that runs one task reads the header, one bucket line and one record, so its cost does not grow
+with the number of specs (parsing a 10,000-entry index, and the garbage collection its objects
+trigger, would); the dag processor reads the whole file once. Records hold the canonical,
+already-validated spec dicts the store returned (``ScheduleStore.changes``), so the loader can build
+from them without re-validating.
 
 The file is replaced with ``os.replace`` from a temporary file in the same directory: a reader sees
 the old or the new snapshot, never half of one. Concurrent writers (several loader files, shards)
@@ -29,6 +33,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-FORMAT = 1
+FORMAT = 2
 SNAPSHOT_DIR_NAME = "schedule_specs_snapshot"
 
 
@@ -121,36 +126,52 @@ class Snapshot:
         return sorted(self.records)
 
 
-def _header(snapshot: Snapshot, index: dict[str, list[Any]]) -> bytes:
-    header = {
-        "format": FORMAT,
-        "store": snapshot.store,
-        "token": snapshot.token,
-        "written_at": snapshot.written_at,
-        "pause_sync": snapshot.pause_sync,
-        "index": index,
-    }
-    return json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+def bucket_of(spec_id: str, buckets: int) -> int:
+    """The index bucket of ``spec_id`` (stable across processes: crc32, not ``hash()``)."""
+    return zlib.crc32(spec_id.encode()) % buckets
+
+
+def bucket_count(records: int) -> int:
+    """About 64 index entries per bucket, at least 1, at most 4096."""
+    return max(1, min(4096, records // 64))
 
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Write ``snapshot`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.written_at = datetime.now(UTC).isoformat(timespec="seconds")
-    index: dict[str, list[Any]] = {}
-    chunks: list[bytes] = []
+    count = bucket_count(len(snapshot.records))
+    buckets: list[dict[str, list[Any]]] = [{} for _ in range(count)]
+    records: list[bytes] = []
     offset = 0
     for spec_id in sorted(snapshot.records):
         rec = snapshot.records[spec_id]
-        index[spec_id] = [offset, len(rec.raw), rec.revision, rec.paused]
-        chunks.append(rec.raw)
-        chunks.append(b"\n")
+        buckets[bucket_of(spec_id, count)][spec_id] = [offset, len(rec.raw), rec.revision, rec.paused]
+        records.append(rec.raw)
+        records.append(b"\n")
         offset += len(rec.raw) + 1
+    bucket_lines = [_dumps(bucket) + b"\n" for bucket in buckets]
+    bucket_offsets = []
+    position = 0
+    for line in bucket_lines:
+        bucket_offsets.append(position)
+        position += len(line)
+    header = {
+        "format": FORMAT,
+        "store": snapshot.store,
+        "token": snapshot.token,
+        "written_at": snapshot.written_at,
+        "pause_sync": snapshot.pause_sync,
+        "count": len(snapshot.records),
+        "buckets": bucket_offsets,
+        "records_start": position,
+    }
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(_header(snapshot, index))
-            f.write(b"".join(chunks))
+            f.write(_dumps(header) + b"\n")
+            f.write(b"".join(bucket_lines))
+            f.write(b"".join(records))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -158,6 +179,10 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _read_header(f: Any, path: Path) -> dict[str, Any]:
@@ -169,7 +194,9 @@ def _read_header(f: Any, path: Path) -> dict[str, Any]:
     if (
         not isinstance(header, dict)
         or header.get("format") != FORMAT
-        or not isinstance(header.get("index"), dict)
+        or not isinstance(header.get("buckets"), list)
+        or not header["buckets"]
+        or not isinstance(header.get("records_start"), int)
     ):
         raise SnapshotError(f"snapshot {path} has an unknown format; it will be rebuilt from the store")
     return header
@@ -178,7 +205,8 @@ def _read_header(f: Any, path: Path) -> dict[str, Any]:
 def read_snapshot(path: Path, only: Iterable[str] | None = None) -> Snapshot | None:
     """Read the snapshot at ``path``; None when it does not exist.
 
-    :param only: read just these spec ids (seeking to each record; cost independent of the total).
+    :param only: read just these spec ids: the header, one index bucket and one record line per id
+        (a few kilobytes whatever the number of specs), instead of the whole file.
     :raises SnapshotError: the file is corrupt or of another format.
     """
     try:
@@ -188,7 +216,8 @@ def read_snapshot(path: Path, only: Iterable[str] | None = None) -> Snapshot | N
     with f:
         header = _read_header(f, path)
         body_start = f.tell()
-        index: dict[str, list[Any]] = header["index"]
+        offsets: list[int] = header["buckets"]
+        records_start = body_start + header["records_start"]
         snap = Snapshot(
             store=str(header.get("store") or ""),
             token=header.get("token"),
@@ -198,17 +227,22 @@ def read_snapshot(path: Path, only: Iterable[str] | None = None) -> Snapshot | N
         try:
             if only is not None:
                 for spec_id in only:
-                    entry = index.get(spec_id)
+                    f.seek(body_start + offsets[bucket_of(spec_id, len(offsets))])
+                    entry = json.loads(f.readline()).get(spec_id)
                     if entry is None:
                         continue
                     offset, length, revision, paused = entry
-                    f.seek(body_start + offset)
+                    f.seek(records_start + offset)
                     snap.records[spec_id] = Record(spec_id, revision, paused, f.read(length))
             else:
+                index: dict[str, list[Any]] = {}
+                for _ in offsets:
+                    index.update(json.loads(f.readline()))
                 body = f.read()
-                for spec_id, (offset, length, revision, paused) in index.items():
+                for spec_id in sorted(index):
+                    offset, length, revision, paused = index[spec_id]
                     snap.records[spec_id] = Record(spec_id, revision, paused, body[offset : offset + length])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise SnapshotError(f"snapshot {path} is corrupt (index: {exc})") from None
     return snap
 

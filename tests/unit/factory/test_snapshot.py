@@ -44,7 +44,7 @@ class TestSnapshotFile:
     def test_round_trip_and_single_record_read(self, tmp_path):
         path = tmp_path / "snap" / "x.snapshot"
         snap = Snapshot(store="sqlite:///x.db", token="abc:3", pause_sync={"a.one": True})
-        for i in range(50):
+        for i in range(500):  # several index buckets
             snap.records[f"a.s{i:02d}"] = Record.make(f"a.s{i:02d}", i + 1, i % 2 == 0, {"i": i, "s": "é\n"})
         write_snapshot(path, snap)
 
@@ -56,9 +56,13 @@ class TestSnapshotFile:
         assert full.records["a.s07"].spec == {"i": 7, "s": "é\n"}
         assert (full.records["a.s07"].revision, full.records["a.s07"].paused) == (8, False)
 
-        one = read_snapshot(path, only=["a.s33", "missing.x"])
+        one = read_snapshot(path, only=["a.s33", "missing.x", "a.s499"])
         assert one is not None
-        assert list(one.records) == ["a.s33"]
+        assert list(one.records) == ["a.s33", "a.s499"]
+        assert one.records["a.s499"].spec == {"i": 499, "s": "é\n"}
+        header = json.loads(path.read_bytes().split(b"\n", 1)[0])
+        assert len(header["buckets"]) == 7
+        assert header["count"] == 500
         assert one.records["a.s33"].decode() == {
             "id": "a.s33",
             "revision": 34,
