@@ -329,6 +329,104 @@ def fmt(r: Result, n: int) -> str:
     )
 
 
+def _paired(args: argparse.Namespace, label: str, up: Any, down: Any, n: int) -> None:
+    """Alternate parses with the store up and down; print the median paired difference."""
+    up_runs, down_runs = [], []
+    for _ in range(args.repeat):
+        up_runs.append(up())
+        down_runs.append(down())
+    for run in (*up_runs, *down_runs):
+        if run["dags"] != n or run["import_errors"]:
+            raise RuntimeError(f"store down ({label}): {run['dags']} DAGs, {run['import_errors']}")
+    pairs = list(zip(up_runs, down_runs, strict=True))
+    wall = statistics.median(d["seconds"] - u["seconds"] for u, d in pairs)
+    cpu = statistics.median(d["cpu"] - u["cpu"] for u, d in pairs)
+    print(
+        f"  {label:34s} median {statistics.median(r['seconds'] for r in down_runs):7.3f} s vs store up "
+        f"{statistics.median(r['seconds'] for r in up_runs):7.3f} s; added (median of paired differences) "
+        f"{wall:+.3f} s wall, {cpu:+.3f} s CPU   (target < 1 s)"
+    )
+
+
+def store_down(
+    args: argparse.Namespace, *, specs_for: Any, n: int, home: Path, base: Path, sqlite_loader: Path
+) -> None:
+    """The cost of a parse whose refresh fails, against the same parse with the store up.
+
+    With PostgreSQL server binaries (Debian's ``postgresql``): a real server holds the N specs; each
+    repetition parses with it running, then stopped (connection refused), then against a server that
+    accepts connections and never answers (hung; the refresh bound cuts it). Without them: the SQLite
+    store's parse against a PostgreSQL URI on a closed port (this also counts the driver import).
+    """
+    from airflow_provider_scheduler.factory.snapshot import snapshot_path
+    from airflow_provider_scheduler.store import open_store
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+    from local_airflow import PostgresServer, find_postgres_bin
+
+    env = child_env(home)
+    hung = HungServer()
+    try:
+        hung_uri = f"postgresql+psycopg://bench:secret@127.0.0.1:{hung.port}/specs"
+        if find_postgres_bin() is None:
+            print(
+                f"Store down (N = {n:,}; no PostgreSQL binaries: SQLite store vs a closed PostgreSQL port):"
+            )
+            refused_uri = f"postgresql+psycopg://bench:secret@127.0.0.1:{free_closed_port()}/specs"
+            src = snapshot_path(f"sqlite:///{base / 'specs.db'}", home)
+            for label, uri in (
+                ("connection refused", refused_uri),
+                ("server never answers (hung)", hung_uri),
+            ):
+                shutil.copyfile(src, snapshot_path(uri, home))
+                loader = write_file(base / f"down-{label[:4]}" / "schedules.py", LOADER, STORE_URI=uri)
+                _paired(
+                    args,
+                    label,
+                    lambda: parse_once(args.python, sqlite_loader, env),
+                    lambda loader=loader: parse_once(args.python, loader, env),
+                    n,
+                )
+            return
+        pg = PostgresServer()
+        pg.init()
+        pg.start()
+        try:
+            uri = pg.new_database("parse_bench")
+            store = open_store(uri)
+            try:
+                store.put_many([specs_for(i) for i in range(n)], author="benchmark")
+            finally:
+                store.close()
+            loader = write_file(base / "pg" / "schedules.py", LOADER, STORE_URI=uri)
+            parse_once(args.python, loader, env)  # warm-up: writes the snapshot of this store
+            print(f"Store down (N = {n:,}, PostgreSQL store; each run paired with a parse while it is up):")
+
+            def stopped() -> dict[str, Any]:
+                pg.stop()
+                try:
+                    return parse_once(args.python, loader, env)
+                finally:
+                    pg.start()
+
+            _paired(
+                args, "PostgreSQL stopped (refused)", lambda: parse_once(args.python, loader, env), stopped, n
+            )
+            shutil.copyfile(snapshot_path(uri, home), snapshot_path(hung_uri, home))
+            hung_loader = write_file(base / "pg-hung" / "schedules.py", LOADER, STORE_URI=hung_uri)
+            _paired(
+                args,
+                "server never answers (hung)",
+                lambda: parse_once(args.python, loader, env),
+                lambda: parse_once(args.python, hung_loader, env),
+                n,
+            )
+        finally:
+            pg.destroy()
+    finally:
+        hung.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -341,7 +439,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
-    from airflow_provider_scheduler.factory.snapshot import snapshot_path
     from airflow_provider_scheduler.store import open_store
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="parse-bench-"))
@@ -428,47 +525,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {fmt(w, 1)}   (target < 0.100 s)")
         print()
 
-        # Store down: the same snapshot under the URI of a store that is unreachable / hung.
-        src = snapshot_path(last["store_uri"], home)
-        print(f"Store down (N = {n:,}, snapshot present; each run paired with a normal parse of (a)):")
-        hung = HungServer()
-        try:
-            for label, uri in (
-                (
-                    "connection refused",
-                    f"postgresql+psycopg://bench:secret@127.0.0.1:{free_closed_port()}/specs",
-                ),
-                ("server never answers", f"postgresql+psycopg://bench:secret@127.0.0.1:{hung.port}/specs"),
-            ):
-                dst = snapshot_path(uri, home)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dst)
-                down = write_file(
-                    last["base"] / f"down-{hung.port if 'never' in label else 'refused'}" / "schedules.py",
-                    LOADER,
-                    STORE_URI=uri,
-                )
-                # Paired with normal parses, run alternately, so machine load affects both alike.
-                normal_runs, down_runs = [], []
-                for _ in range(args.repeat):
-                    normal_runs.append(parse_once(args.python, last["loader"], env))
-                    down_runs.append(parse_once(args.python, down, env))
-                for run in down_runs:
-                    if run["dags"] != n or run["import_errors"]:
-                        raise RuntimeError(
-                            f"store down ({label}): {run['dags']} DAGs, {run['import_errors']}"
-                        )
-                pairs = list(zip(normal_runs, down_runs, strict=True))
-                wall = statistics.median(d["seconds"] - u["seconds"] for u, d in pairs)
-                cpu = statistics.median(d["cpu"] - u["cpu"] for u, d in pairs)
-                print(
-                    f"  {label:22s} median {statistics.median(r['seconds'] for r in down_runs):8.3f} s "
-                    f"(paired normal parses {statistics.median(r['seconds'] for r in normal_runs):8.3f} s); "
-                    f"added: median paired difference {wall:+.3f} s wall, {cpu:+.3f} s CPU (target < 1 s)"
-                )
-        finally:
-            hung.close()
-        print()
+        store_down(
+            args, specs_for=bench_spec, n=n, home=home, base=last["base"], sqlite_loader=last["loader"]
+        )
 
     print("Summary (targets: a/b <= 1.15 at N >= 1,000; c/a >= 4):")
     for line in summary:
