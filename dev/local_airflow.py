@@ -185,6 +185,8 @@ class AirflowServer:
         }
         self.env: dict[str, str] = {
             **os.environ,
+            # Executors start `airflow` by name: make it this virtualenv's.
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
