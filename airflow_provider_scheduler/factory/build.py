@@ -29,17 +29,6 @@ def spec_from_canonical(data: Mapping[str, Any], registry: TemplateRegistry | No
     return ScheduleSpec.from_canonical(data, registry=registry)
 
 
-def _notification_callbacks(spec: ScheduleSpec, registry: TemplateRegistry, event: str) -> list[Any]:
-    callbacks = []
-    for i, notifier in enumerate(getattr(spec.notify, event)):
-        why = registry.why_not_allowed(notifier.template, spec.namespace)
-        template = registry.get_notifier(notifier.template)
-        if why is not None or template is None:
-            raise SpecBuildError(f"notify.{event}[{i}]: {why or 'unknown notification template'}")
-        callbacks.append(template.build(notifier.with_, event=event, spec=spec))
-    return callbacks
-
-
 def _upstream_closure(spec: ScheduleSpec, task_id: str) -> list[str]:
     """Every task ``task_id`` depends on, directly or not, in spec order."""
     by_id = {t.id: t for t in spec.tasks}
@@ -142,15 +131,14 @@ def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
         default_args.pop("execution_timeout")
     dag_kwargs: dict[str, Any] = {}
     if spec.notify:
-        on_failure = _notification_callbacks(spec, registry, "on_failure")
-        on_success = _notification_callbacks(spec, registry, "on_success")
-        on_retry = _notification_callbacks(spec, registry, "on_retry")
-        if on_failure:
-            dag_kwargs["on_failure_callback"] = on_failure
-        if on_success:
-            dag_kwargs["on_success_callback"] = on_success
-        if on_retry:
-            default_args["on_retry_callback"] = on_retry
+        from airflow_provider_scheduler.notifications import notification_callbacks
+
+        try:
+            callbacks = notification_callbacks(spec, registry)
+        except ValueError as exc:
+            raise SpecBuildError(str(exc)) from exc
+        dag_kwargs.update(callbacks.dag_kwargs)
+        default_args.update(callbacks.default_args)
     if spec.params:
         dag_kwargs["params"] = spec.airflow_params()
     if spec.description:

@@ -215,3 +215,12 @@ class TestBuildDag:
         assert "max_active_tasks" in defaults
         for argument, value in defaults.items():
             assert getattr(plain, argument) == value
+
+    def test_notification_template_disabled_after_storing(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        registry.disable("record")
+        with pytest.raises(SpecBuildError) as err:
+            build_dag(spec, registry)
+        assert str(err.value).startswith(
+            "notify.on_failure[0].template: the notification template 'record' is disabled"
+        )
