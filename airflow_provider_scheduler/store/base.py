@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from airflow_provider_scheduler.store.errors import SpecBatchError, SpecNotFoundError
@@ -15,7 +16,6 @@ from airflow_provider_scheduler.store.errors import SpecBatchError, SpecNotFound
 if TYPE_CHECKING:
     import builtins
     from collections.abc import Iterable, Mapping
-    from datetime import datetime
 
     from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
 
@@ -318,6 +318,16 @@ class ScheduleStore(abc.ABC):
         """Set ``paused: false`` on ``spec_id`` as a new revision (no-op if not paused)."""
         return self._set_state(spec_id, "resume", author or default_author(), expected_revision)
 
+    def finish(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
+        """Record that the one run of a ``@once`` spec has finished; return the new revision.
+
+        The run's end becomes the spec's ``end_date`` in a new revision (action ``finish``), so the
+        history says when it finished and by whom (the DAG's callback writes ``airflow (run ...)``),
+        and the loader drops the spec from the loaded DAGs on its next refresh. A no-op when the spec
+        already ended.
+        """
+        return self._set_state(spec_id, "finish", author or default_author(), expected_revision)
+
     @abc.abstractmethod
     def _write(
         self, specs: builtins.list[ScheduleSpec], *, author: str, expected: Mapping[str, int] | None
@@ -326,7 +336,7 @@ class ScheduleStore(abc.ABC):
 
     @abc.abstractmethod
     def _set_state(self, spec_id: str, action: str, author: str, expected_revision: int | None) -> int:
-        """Apply ``pause``, ``resume`` or ``delete`` as a new revision."""
+        """Apply ``pause``, ``resume``, ``delete`` or ``finish`` as a new revision."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and files."""
@@ -337,9 +347,26 @@ def state_after(action: str, spec: dict[str, Any]) -> tuple[dict[str, Any], bool
     paused = bool(spec.get("paused", False))
     if action == "delete":
         return spec, paused, True
+    if action == "finish":
+        now = datetime.now(UTC).replace(microsecond=0)
+        end = spec.get("end_date")
+        if end and _ended(end, now):
+            return None
+        return {**spec, "end_date": now.isoformat()}, paused, False
     want = action == "pause"
     if paused == want:
         return None
     new_spec = dict(spec)
     new_spec["paused"] = want
     return new_spec, want, False
+
+
+def _ended(value: str, now: datetime) -> bool:
+    """Whether a stored ``end_date`` (date or aware date-time, ISO) is at or before ``now``."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    if parsed.tzinfo is None:  # a plain date: midnight UTC is close enough to say "already ended"
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed <= now

@@ -249,6 +249,23 @@ class StoreContract:
             (3, "resume", "carol", False),
         ]
 
+    def test_finish_records_the_end_of_a_once_run_as_a_revision(self, store: ScheduleStore) -> None:
+        store.put(make_spec("suite", schedule="@once"), author="alice")
+        _, token = store.changes(None)
+        assert store.finish("analytics.suite", author="airflow (run r1: success)") == 2
+        stored = store.get("analytics.suite")
+        assert stored is not None
+        end = datetime.fromisoformat(stored.spec["end_date"])
+        assert abs((datetime.now(UTC) - end).total_seconds()) < 60
+        assert parse_spec(stored.spec).end_date == end  # still a valid spec
+        changed, _ = store.changes(token)
+        assert [c.id for c in changed] == ["analytics.suite"]  # loaders see it
+        assert store.finish("analytics.suite", author="airflow") == 2  # already ended: no-op
+        assert [(r.action, r.author) for r in store.history("analytics.suite")] == [
+            ("create", "alice"),
+            ("finish", "airflow (run r1: success)"),
+        ]
+
     def test_pause_with_stale_revision_conflicts(self, store: ScheduleStore) -> None:
         store.put(make_spec("p"), author="alice")
         store.put(make_spec("p", schedule="@daily"), author="alice")
