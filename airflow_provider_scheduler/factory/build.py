@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_scheduler.spec import ScheduleSpec
     from airflow_provider_scheduler.templates import TemplateRegistry
 
@@ -24,6 +26,7 @@ class SpecBuildError(ValueError):
 
 def spec_from_canonical(data: Mapping[str, Any], registry: TemplateRegistry | None = None) -> ScheduleSpec:
     """A :class:`ScheduleSpec` from a canonical dict a store already validated (trusted fast path)."""
+
     from airflow_provider_scheduler.spec import ScheduleSpec
 
     return ScheduleSpec.from_canonical(data, registry=registry)
@@ -97,7 +100,9 @@ def _link(upstream: Any, downstream: Any, dag: Any) -> None:
         upstream >> downstream
 
 
-def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
+def build_dag(
+    spec: ScheduleSpec, registry: TemplateRegistry, *, on_run_finished: Callable[..., Any] | None = None
+) -> Any:
     """Build the Airflow DAG described by ``spec``.
 
     Mapping of spec fields: ``dag_id`` = ``<namespace>.<name>``; ``schedule`` ->
@@ -113,6 +118,8 @@ def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
 
     :param spec: a validated spec.
     :param registry: the task-template registry (templates are resolved by name, allow-list applied).
+    :param on_run_finished: added to the DAG's success and failure callbacks (the loader passes one
+        for ``@once`` specs that records the finished run in the store).
     :raises SpecBuildError: a template is unknown or not allowed any more, or a builder failed.
     """
     from airflow.providers.common.compat.sdk import DAG
@@ -139,6 +146,9 @@ def build_dag(spec: ScheduleSpec, registry: TemplateRegistry) -> Any:
             raise SpecBuildError(str(exc)) from exc
         dag_kwargs.update(callbacks.dag_kwargs)
         default_args.update(callbacks.default_args)
+    if on_run_finished is not None:
+        for key in ("on_success_callback", "on_failure_callback"):
+            dag_kwargs[key] = [*dag_kwargs.get(key, ()), on_run_finished]
     if spec.params:
         dag_kwargs["params"] = spec.airflow_params()
     if spec.description:

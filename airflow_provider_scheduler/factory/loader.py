@@ -40,9 +40,10 @@ database access). A push that fails stays queued in the snapshot and is retried 
 Only flips are pushed, so an admin who unpauses a DAG in the UI is not overruled on every parse.
 
 Deleted specs drop out with the refresh. Expired specs drop out ``EXPIRY_GRACE`` (1 day, so a last
-run can finish) after their ``end_date``. A ``@once`` spec is treated as finished, and drops out,
-``once_retention`` (default 7 days) after its ``start_date``: the DAG processor cannot read run
-history at parse time on Airflow 3, and Airflow never runs a ``@once`` DAG twice.
+run can finish) after their ``end_date``. A ``@once`` DAG gets a success and failure callback that
+records the end of its run in the store (``ScheduleStore.finish``: a revision by ``airflow`` that sets
+``end_date``), because the DAG processor cannot read run history at parse time on Airflow 3; the next
+refresh drops a ``@once`` spec whose ``end_date`` has passed, with no grace (its one run is over).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ from airflow_provider_scheduler.factory.status import loader_key, status_path, w
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable, MutableMapping
+    from collections.abc import Callable, Iterable, Mapping, MutableMapping
     from pathlib import Path
 
     from airflow_provider_scheduler.templates import TemplateRegistry
@@ -82,7 +83,6 @@ DEFAULT_REFRESH_TIMEOUT = 0.8
 PAUSE_SYNC_TIMEOUT = 3.0
 DEFAULT_BOOTSTRAP_TIMEOUT = 10.0
 EXPIRY_GRACE = timedelta(days=1)
-DEFAULT_ONCE_RETENTION = timedelta(days=7)
 
 
 class RefreshTimeoutError(TimeoutError):
@@ -169,19 +169,45 @@ def _as_utc(value: Any) -> datetime | None:
     return None
 
 
-def drop_reason(spec: Any, now: datetime, once_retention: timedelta) -> str | None:
+def _is_once(spec: Any) -> bool:
+    return getattr(spec.schedule, "kind", None) == "once"
+
+
+def drop_reason(spec: Any, now: datetime) -> str | None:
     """Why ``spec`` (a ScheduleSpec) no longer belongs to the DAG set, or None."""
     end = _as_utc(spec.end_date)
+    if end is not None and _is_once(spec) and now >= end:
+        return f"@once finished (its run ended {end.isoformat()})"
     if end is not None and now > end + EXPIRY_GRACE:
         return f"expired (end_date {end.isoformat()} passed)"
-    schedule = spec.schedule
-    if getattr(schedule, "kind", None) == "once":
-        start = _as_utc(spec.start_date)
-        if start is not None and now > start + once_retention:
-            return (
-                f"@once finished (start_date {start.isoformat()} is more than {once_retention.days} days ago)"
-            )
     return None
+
+
+class RecordOnceFinished:
+    """DAG callback of a ``@once`` spec: record in the store that its run finished.
+
+    Runs where Airflow runs DAG callbacks (the DAG processor on Airflow 3). The store revision it
+    writes is what makes the loader drop the spec; a failure is logged and the spec simply stays.
+
+    :param store: the store URI the loader read the spec from.
+    :param spec_id: the spec's id (its dag_id).
+    """
+
+    def __init__(self, store: str, spec_id: str) -> None:
+        self.store = store
+        self.spec_id = spec_id
+
+    def __call__(self, context: Mapping[str, Any]) -> None:
+        run = context.get("dag_run")
+        author = f"airflow (run {getattr(run, 'run_id', '?')}: {getattr(run, 'state', '?')})"
+        try:
+            store = _open_store(self.store)
+            try:
+                store.finish(self.spec_id, author=author)
+            finally:
+                store.close()
+        except Exception:
+            log.exception("Could not record the finished @once run of spec %s in the store", self.spec_id)
 
 
 class _Selection:
@@ -293,7 +319,6 @@ def load_schedules(
     shard: tuple[int, int] | None = None,
     refresh_timeout: float | None = None,
     bootstrap_timeout: float | None = None,
-    once_retention: timedelta = DEFAULT_ONCE_RETENTION,
     registry: TemplateRegistry | None = None,
     home: str | os.PathLike[str] | None = None,
     pause_sync_conn_id: str | None = "scheduler_default",
@@ -308,7 +333,6 @@ def load_schedules(
     :param refresh_timeout: seconds the store's round trips may take (default 0.8; the imports and the
         engine set-up happen before the clock starts).
     :param bootstrap_timeout: the same when there is no snapshot yet (default 10; a full read).
-    :param once_retention: how long after its start_date a ``@once`` spec is kept.
     :param registry: task-template registry (default: the configured default registry).
     :param home: folder holding ``schedule_specs_snapshot/`` (default ``$AIRFLOW_HOME``).
     :param pause_sync_conn_id: connection (type ``scheduler``) through which a pause/resume done in the
@@ -386,7 +410,7 @@ def load_schedules(
 
     if snap is not None:
         result.snapshot_written_at = snap.written_at
-        _build_all(module_globals, snap, selection, registry, once_retention, result)
+        _build_all(module_globals, snap, selection, registry, store, result)
         if not result.message:
             result.message = f"{len(result.dag_ids)} DAGs loaded from {len(snap.records)} stored specs"
 
@@ -405,7 +429,7 @@ def _build_one(
     registry: Any,
     result: LoadResult,
     now: datetime | None,
-    once_retention: timedelta,
+    store: str,
 ) -> None:
     from airflow_provider_scheduler.factory.build import build_dag
 
@@ -413,13 +437,14 @@ def _build_one(
     try:
         spec = _spec_from_record(record, registry)
         if now is not None:
-            reason = drop_reason(spec, now, once_retention)
+            reason = drop_reason(spec, now)
             if reason is not None:
                 result.dropped[dag_id] = reason
                 return
         if dag_id in module_globals:
             raise ValueError(f"the loader module already defines {dag_id!r}; the spec was not loaded")
-        dag = build_dag(spec, registry)
+        on_finished = RecordOnceFinished(store, dag_id) if _is_once(spec) else None
+        dag = build_dag(spec, registry, on_run_finished=on_finished)
     except Exception as exc:
         reason = _describe(exc)
         result.errors[dag_id] = reason
@@ -435,13 +460,13 @@ def _build_all(
     snap: Snapshot,
     selection: _Selection,
     registry: Any,
-    once_retention: timedelta,
+    store: str,
     result: LoadResult,
 ) -> None:
     now = datetime.now(UTC)
     for dag_id in sorted(snap.records):
         if dag_id in selection:
-            _build_one(module_globals, snap.records[dag_id], registry, result, now, once_retention)
+            _build_one(module_globals, snap.records[dag_id], registry, result, now, store)
 
 
 def _load_one(
@@ -481,7 +506,7 @@ def _load_one(
         record = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
         result.refresh = "ok"
     # No expiry check here: a task of a run that already started must still find its DAG.
-    _build_one(module_globals, record, registry, result, None, DEFAULT_ONCE_RETENTION)
+    _build_one(module_globals, record, registry, result, None, store)
 
 
 def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:

@@ -12,6 +12,7 @@ from factory_helpers import dagbag, make_spec
 
 from airflow_provider_scheduler.factory import load_schedules, shard_of
 from airflow_provider_scheduler.factory.cli import collect_status
+from airflow_provider_scheduler.factory.loader import RecordOnceFinished
 from airflow_provider_scheduler.factory.snapshot import read_snapshot
 from airflow_provider_scheduler.templates.registry import TaskTemplate
 
@@ -305,15 +306,50 @@ class TestExpiry:
             make_spec("current"),
             make_spec("expired", end_date=(today - timedelta(days=3)).isoformat()),
             make_spec("ending", end_date=(today + timedelta(days=3)).isoformat()),
+            # A @once spec whose start_date is long past has not run yet: it must load (and run).
             make_spec("once-old", schedule="@once", start_date=(today - timedelta(days=30)).isoformat()),
-            make_spec("once-new", schedule="@once", start_date=(today + timedelta(days=1)).isoformat()),
+            make_spec("once-done", schedule="@once", start_date=(today - timedelta(days=30)).isoformat()),
         )
+        store = env.store()
+        try:
+            store.finish("team.once-done", author="airflow (run r1: failed)")
+        finally:
+            store.close()
         env.loader()
-        assert sorted(dagbag(env.dags).dags) == ["team.current", "team.ending", "team.once-new"]
+        assert sorted(dagbag(env.dags).dags) == ["team.current", "team.ending", "team.once-old"]
         [status] = env.statuses()
-        assert sorted(status["dropped"]) == ["team.expired", "team.once-old"]
+        assert sorted(status["dropped"]) == ["team.expired", "team.once-done"]
         assert status["dropped"]["team.expired"].startswith("expired (end_date ")
-        assert status["dropped"]["team.once-old"].startswith("@once finished (start_date ")
+        assert status["dropped"]["team.once-done"].startswith("@once finished (its run ended ")
+
+    def test_once_dag_records_its_finished_run_in_the_store(self, env):
+        env.put(make_spec("suite", schedule="@once"), make_spec("daily"))
+        env.loader()
+        dags = dagbag(env.dags).dags
+        assert dags["team.daily"].on_success_callback is None
+        callbacks = dags["team.suite"].on_failure_callback
+        assert dags["team.suite"].on_success_callback == callbacks
+        [record] = [cb for cb in callbacks if isinstance(cb, RecordOnceFinished)]
+
+        class Run:
+            run_id, state = "scheduled__2026-01-01", "success"
+
+        record({"dag_run": Run()})
+        store = env.store()
+        try:
+            history = store.history("team.suite")
+        finally:
+            store.close()
+        assert [(r.action, r.author) for r in history][-1] == (
+            "finish",
+            "airflow (run scheduled__2026-01-01: success)",
+        )
+        env.loader()  # the next parse drops it
+        assert "team.suite" not in dagbag(env.dags).dags
+
+    def test_once_callback_failure_is_logged_not_raised(self, env, caplog):
+        RecordOnceFinished(f"sqlite:///{env.root}/missing/dir/specs.db", "team.suite")({})
+        assert "Could not record the finished @once run of spec team.suite" in caplog.text
 
 
 class TestPauseSync:
