@@ -52,7 +52,6 @@ def main() -> int:
         dags_folder=REPO_ROOT / "example_dags",
         port=port,
         store_uri=store_uri,
-        extra_env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"},
     )
     cli = str(VENV_BIN / "airflow-scheduler")
     specs = sorted(str(p) for p in (REPO_ROOT / "example_dags" / "specs").glob("*.y*ml"))
