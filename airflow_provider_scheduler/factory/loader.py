@@ -11,7 +11,7 @@ What happens on each parse (dag processor):
 1. Read the local snapshot of the store (``$AIRFLOW_HOME/schedule_specs_snapshot/``; see
    :mod:`~airflow_provider_scheduler.factory.snapshot`).
 2. Refresh it incrementally with ``store.changes(token)`` in a worker thread joined with a time bound
-   (``refresh_timeout``, default 0.8 s for the database round trips, so an outage adds less than a
+   (``refresh_timeout``, default 0.5 s for the database round trips, so an outage adds less than a
    second to a parse; 10 s when there is no snapshot yet). The bound holds even if the
    database hangs: the main thread stops waiting, logs a warning and goes on with the last known good
    snapshot; nothing disappears because of an outage. A successful refresh replaces the snapshot
@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_REFRESH_TIMEOUT = 0.8
+DEFAULT_REFRESH_TIMEOUT = 0.5
 PAUSE_SYNC_TIMEOUT = 3.0
 DEFAULT_BOOTSTRAP_TIMEOUT = 10.0
 EXPIRY_GRACE = timedelta(days=1)
@@ -330,7 +330,7 @@ def load_schedules(
     :param namespace: load only this namespace (or these namespaces).
     :param shard: ``(index, count)``: load only the specs whose ``zlib.crc32(dag_id) % count == index``,
         so ``count`` loader files together load every spec exactly once.
-    :param refresh_timeout: seconds the store's round trips may take (default 0.8; the imports and the
+    :param refresh_timeout: seconds the store's round trips may take (default 0.5; the imports and the
         engine set-up happen before the clock starts).
     :param bootstrap_timeout: the same when there is no snapshot yet (default 10; a full read).
     :param registry: task-template registry (default: the configured default registry).
