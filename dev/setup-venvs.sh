@@ -2,25 +2,28 @@
 # Create (or refresh) the virtualenvs the tests and the demo use:
 #   .venvs/af33  -> Airflow 3.3.2 (primary; demo, full test suite)
 #   .venvs/af211 -> Airflow 2.11.x (unit tests, provider discovery, DAG parsing)
+#   .venvs/af31  -> Airflow 3.1.x (the connection form, which 3.1 builds from the classic widgets)
 # Each gets this provider installed in editable mode with its test and lint extras.
-# Usage: dev/setup-venvs.sh [af33] [af211]   (default: both)
+# Usage: dev/setup-venvs.sh [af33] [af211] [af31]   (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 AIRFLOW_33="3.3.2"
 AIRFLOW_211="2.11.2"
+AIRFLOW_31="3.1.8"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python >= 3.11 needed, found %s" % sys.version' 
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(af33 af211)
+[ ${#want[@]} -eq 0 ] && want=(af33 af211 af31)
 
 for name in "${want[@]}"; do
   case "$name" in
     af33) airflow_version="$AIRFLOW_33" ;;
     af211) airflow_version="$AIRFLOW_211" ;;
-    *) echo "unknown venv $name (af33 or af211)" >&2; exit 2 ;;
+    af31) airflow_version="$AIRFLOW_31" ;;
+    *) echo "unknown venv $name (af33, af211 or af31)" >&2; exit 2 ;;
   esac
   venv=".venvs/$name"
   stamp="$venv/.installed-$airflow_version-$(sha1sum pyproject.toml | cut -c1-12)"

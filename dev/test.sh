@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite: lint (ruff, mypy), then pytest on Airflow 3.3 (unit + integration with a
 # real Airflow and PostgreSQL started by the tests) and on Airflow 2.11 (unit tests, provider
-# discovery, DAG parsing, and the 2.11 integration tests).
+# discovery, DAG parsing, and the 2.11 integration tests), plus the connection form and provider
+# discovery on Airflow 3.1 (which builds the form from the hook's classic widget methods).
 #
 #   dev/test.sh            everything
 #   dev/test.sh --unit     unit tests only (seconds), both Airflow versions
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-dev/setup-venvs.sh af33 af211
+dev/setup-venvs.sh af33 af211 af31
 
 echo ">>> lint: ruff check, ruff format --check, mypy" >&2
 .venvs/af33/bin/ruff check .
@@ -38,5 +39,8 @@ echo ">>> pytest on Airflow 3.3" >&2
 .venvs/af33/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
 echo ">>> pytest on Airflow 2.11" >&2
 .venvs/af211/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
+echo ">>> pytest on Airflow 3.1 (connection form, provider discovery)" >&2
+.venvs/af31/bin/python -m pytest tests/unit/test_provider_info.py tests/unit/hooks/test_hook_meta_service.py \
+  || status=$?
 # pytest exits 5 when it collected no test: that is a failure here, like any other non-zero exit.
 exit "$status"
