@@ -1,15 +1,18 @@
-"""Operator/sensor test fixtures: a scripted Airflow API on 127.0.0.1 (see fake_airflow_api.py)."""
+"""Unit-test fixtures shared by the operator, sensor and trigger tests.
+
+``fake_api`` / ``fake_api_v1``: a scripted Airflow REST API (v2, or v1 like Airflow 2.11) on
+127.0.0.1 (see ``fake_airflow_api.py``), with ``scheduler_default`` pointing at it.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-from typing import TYPE_CHECKING
 
 from fake_airflow_api import FakeAirflowApi
 
