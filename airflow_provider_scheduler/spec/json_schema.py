@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.parser import ROLES, TRIGGER_RULES
 from airflow_provider_scheduler.spec.schedule import CRON_PRESETS
 
 if TYPE_CHECKING:
@@ -332,22 +333,8 @@ def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
             },
             "retries": {"type": "integer", "minimum": 0, "maximum": policy.max_retries},
             "execution_timeout": {"$ref": "#/$defs/duration"},
-            "trigger_rule": {
-                "enum": [
-                    "all_success",
-                    "all_failed",
-                    "all_done",
-                    "all_skipped",
-                    "one_success",
-                    "one_failed",
-                    "one_done",
-                    "none_failed",
-                    "none_failed_min_one_success",
-                    "none_skipped",
-                    "always",
-                ]
-            },
-            "role": {"enum": ["setup", "teardown"], "description": "Airflow setup/teardown task."},
+            "trigger_rule": {"enum": list(TRIGGER_RULES)},
+            "role": {"enum": list(ROLES), "description": "Airflow setup/teardown task."},
         },
         "allOf": [
             {
