@@ -42,13 +42,11 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,42 +284,6 @@ def write_file(path: Path, template: str, **constants: str) -> Path:
     return path
 
 
-def free_closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class HungServer:
-    """A TCP server that accepts connections and never answers (a hung database)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = int(self.sock.getsockname()[1])
-        self.conns: list[socket.socket] = []
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.5)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns.append(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.thread.join(2)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
-
-
 def fmt(r: Result, n: int) -> str:
     return (
         f"min {r.best:8.3f} s  median {r.median:8.3f} s  {1000 * r.median / max(n, 1):7.2f} ms/DAG  "
@@ -362,7 +324,7 @@ def store_down(
     from airflow_provider_scheduler.store import open_store
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
-    from local_airflow import PostgresServer, find_postgres_bin
+    from local_airflow import HungServer, PostgresServer, find_postgres_bin, free_port
 
     env = child_env(home)
     hung = HungServer()
@@ -372,7 +334,7 @@ def store_down(
             print(
                 f"Store down (N = {n:,}; no PostgreSQL binaries: SQLite store vs a closed PostgreSQL port):"
             )
-            refused_uri = f"postgresql+psycopg://bench:secret@127.0.0.1:{free_closed_port()}/specs"
+            refused_uri = f"postgresql+psycopg://bench:secret@127.0.0.1:{free_port()}/specs"
             src = snapshot_path(f"sqlite:///{base / 'specs.db'}", home)
             for label, uri in (
                 ("connection refused", refused_uri),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from factory_helpers import Env, HungServer
+from factory_helpers import Env
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "dev"))
+from local_airflow import HungServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 @pytest.fixture

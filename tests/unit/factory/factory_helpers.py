@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import socket
 import textwrap
-import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -92,33 +90,3 @@ class Env:
         from airflow_provider_scheduler.factory.status import read_statuses
 
         return list(read_statuses(store_uri or self.store_uri, self.home))
-
-
-class HungServer:
-    """A TCP server that accepts connections and never answers (a hung database)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = int(self.sock.getsockname()[1])
-        self.conns: list[socket.socket] = []
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns.append(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.thread.join(2)
-        for conn in self.conns:
-            conn.close()
-        self.sock.close()
