@@ -34,7 +34,9 @@ Then, for the largest N:
   cluster), each parse paired with one while the server is up: server stopped (connection refused),
   and a server that accepts the connection but never answers (a hung database; the refresh time
   bound must cut it). The store-up parses also give a/b for a PostgreSQL store (the driver import
-  and a network round trip on top of the SQLite figure).
+  and a network round trip on top of the SQLite figure). Without the server binaries the SQLite
+  store's snapshot is pointed at a closed port and at the hung server instead, and there is no
+  PostgreSQL a/b.
 
 Targets (issue 5): a/b <= 1.15 at N=1,000 and 10,000; c/a >= 4; worker path < 100 ms after
 imports; store down adds < 1 s. Figures are noisy on a shared machine: read the ratios.
@@ -82,7 +84,7 @@ def peak_rss_kb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if os.environ.get("BENCH_GC_FREEZE") == "1":
+if os.environ.get("BENCH_NO_GC_FREEZE") != "1":
     # What Airflow's DagFileProcessorManager does before it forks a parse process (dag_processing/
     # manager.py, before_run: gc.freeze() "to prevent COW in forked process parsing dag file"): the
     # objects of the imports above move to the permanent generation, so a full collection inside the
@@ -235,10 +237,6 @@ class Result:
         return statistics.median(self.cpu)
 
 
-# Set by main(): freeze the imported objects before timing, as the dag processor does (--no-gc-freeze).
-GC_FREEZE = True
-
-
 def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE would make every child recompile this (editable) package from source,
     # which a pip-installed provider never does: bytecode is written once by the warm-up parse.
@@ -255,7 +253,6 @@ def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "PYTHONWARNINGS": "ignore",
-            "BENCH_GC_FREEZE": "1" if GC_FREEZE else "0",
         }
     )
     env.update(extra or {})
@@ -440,8 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "dag processor; one ~0.1 s full collection then lands in or out of a timed parse at random)",
     )
     args = parser.parse_args(argv)
-    global GC_FREEZE
-    GC_FREEZE = not args.no_gc_freeze
+    os.environ["BENCH_NO_GC_FREEZE"] = "1" if args.no_gc_freeze else "0"  # child_env() passes it on
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
     from airflow_provider_scheduler.store import open_store
@@ -461,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     ).stdout.strip()
     print(
         f"Airflow {airflow_version}; {args.repeat} fresh processes per figure; imports "
-        f"{'gc.freeze()d as in the dag processor' if GC_FREEZE else 'not frozen (--no-gc-freeze)'}; "
+        f"{'not frozen (--no-gc-freeze)' if args.no_gc_freeze else 'gc.freeze()d as in the dag processor'}; "
         f"workdir {workdir}"
     )
     if not have_dagfactory:
@@ -519,11 +515,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {line}")
         print()
         summary.append(line)
-        last = {"n": n, "home": home, "loader": loader, "a": a, "b": b, "base": base}
+        last = {"n": n, "home": home, "loader": loader, "b": b, "base": base}
 
     if last:
-        n, home, a = last["n"], last["home"], last["a"]
-        env = child_env(home)
+        n, home = last["n"], last["home"]
         # Worker path: the task runner sets the parsing context to the one task it runs.
         target = f"bench.s{n // 2:05d}"
         wenv = child_env(
