@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_scheduler import __version__
-from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_scheduler.rest.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def get_provider_info() -> dict[str, Any]:

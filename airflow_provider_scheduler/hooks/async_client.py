@@ -1,9 +1,9 @@
 """Async Airflow REST API client for triggers: one aiohttp session per event loop, shared by all triggers.
 
-The triggerer runs thousands of triggers in ONE asyncio loop. What scales there (see
-``benchmarks/triggerer.py`` and the measurements in ``AIRFLOW_FACTS.md``) is one ``aiohttp.ClientSession``
-shared by every trigger of the loop: a session per trigger pays connection setup on every poll, and the
-sync hook behind ``sync_to_async`` pushes every request of the process through one thread.
+The triggerer runs thousands of triggers in ONE asyncio loop. What scales there (measured by
+``benchmarks/triggerer.py``) is one ``aiohttp.ClientSession`` shared by every trigger of the loop: a
+session per trigger pays connection setup on every poll, and the sync hook behind ``sync_to_async``
+pushes every request of the process through one thread.
 
 So :class:`SchedulerAsyncClient` itself is cheap (settings plus a reference to the loop's shared state);
 the loop's state holds
@@ -11,15 +11,12 @@ the loop's state holds
 - the ``ClientSession``, created on first use and closed when the last client of the loop leaves
   (``async with client:``), so no session outlives its triggers;
 - the JWTs, cached per ``(base_url, login)``, fetched once even when 1,000 triggers start together (one
-  lock per key), refreshed before their ``exp`` and once more when a request answers 401;
+  lock per key), refreshed before their ``exp`` and once more when the server rejects one;
 - the detected API version per base URL when the connection says ``auto``.
 
-Transient failures (connection errors, timeouts, 429, 5xx) are retried with the hook's bounded,
-full-jitter exponential backoff, honouring ``Retry-After``; when retries are exhausted the same
-``SchedulerTransientError`` as the sync hook is raised. Other answers raise the same error classes with
-the same messages as :class:`~airflow_provider_scheduler.hooks.scheduler.SchedulerHook` (both build
-them with :func:`~airflow_provider_scheduler.hooks.scheduler.error_for_response`), and run dicts go
-through the hook's :func:`~airflow_provider_scheduler.hooks.scheduler.normalize_dag_run`.
+The protocol (retries, token refetch, errors, version detection) is
+:mod:`airflow_provider_scheduler.rest.core`, the same the sync
+:class:`~airflow_provider_scheduler.hooks.scheduler.SchedulerHook` drives.
 
 Usage::
 
@@ -31,7 +28,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import logging
 import random
 import socket
@@ -40,38 +37,47 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+
+import aiohttp
+from airflow.providers.common.compat.sdk import mask_secret
 
 from airflow_provider_scheduler import __version__
+from airflow_provider_scheduler.hooks.scheduler import SchedulerHook
+from airflow_provider_scheduler.rest.connection import SchedulerConnectionSettings
+from airflow_provider_scheduler.rest.core import (
+    REASON_CLOSED,
+    REASON_NAME,
+    REASON_REFUSED,
+    TOKEN_PATH,
+    Answer,
+    Exchange,
+    VersionProbe,
+    auth_mode,
+    refresh_after,
+    timeout_reason,
+    token_from_answer,
+    token_is_fresh,
+    token_request_body,
+)
+from airflow_provider_scheduler.rest.endpoints import (
+    api_path,
+    list_runs_params,
+    normalize_dag_run,
+    normalize_dag_runs,
+    ui_run_url,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from datetime import datetime
 
-    import aiohttp
-
-    from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError, SchedulerConnectionSettings
-
 log = logging.getLogger(__name__)
 
-#: HTTP statuses retried as transient (rate limited, server-side trouble).
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: Connections the shared session keeps open to one host (a deployment's API answers them all).
 CONNECTION_LIMIT = 100
 _DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": f"airflow-provider-scheduler/{__version__}"}
 #: Seconds a loop reuses the settings of a connection it fetched (see ``for_connection``).
 SETTINGS_TTL = 30.0
-
-
-@dataclass
-class _Response:
-    status: int
-    text: str
-    content_type: str | None
-    retry_after: str | None
-
-    def json(self) -> Any:
-        return json.loads(self.text) if self.text else {}
 
 
 @dataclass
@@ -96,8 +102,6 @@ _STATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weak
 
 
 async def _fetch_settings(conn_id: str) -> SchedulerConnectionSettings:
-    from airflow_provider_scheduler.hooks.scheduler import SchedulerConnectionSettings, SchedulerHook
-
     try:
         from airflow.providers.common.compat.connection import get_async_connection
     except ImportError:  # pragma: no cover - common-compat older than 1.7
@@ -195,8 +199,6 @@ class SchedulerAsyncClient:
         return self._state
 
     def _session(self) -> aiohttp.ClientSession:
-        import aiohttp
-
         state = self.state
         if state.session is None or state.session.closed:
             state.session = aiohttp.ClientSession(
@@ -220,50 +222,26 @@ class SchedulerAsyncClient:
 
     # -- public API -----------------------------------------------------------------------------------
     async def api_version(self) -> str:
-        """``v2`` or ``v1``: as configured, or detected once per loop and base URL for ``auto``.
-
-        Detection probes ``/api/v2/version`` then ``/api/v1/version`` without credentials, like the sync
-        hook: 200 with a version, 401 or 403 mean "this version exists".
-        """
-        from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError
-
+        """``v2`` or ``v1``: as configured, or detected once per loop and base URL for ``auto``
+        (:class:`~airflow_provider_scheduler.rest.core.VersionProbe`, like the sync hook)."""
         if self.settings.api_version in ("v1", "v2"):
             return self.settings.api_version
         base = self.settings.base_url
         if base not in self.state.api_versions:
             async with self._lock(("version", base)):
                 if base not in self.state.api_versions:
-                    answers = []
-                    for version in ("v2", "v1"):
-                        path = f"/api/{version}/version"
-                        response = await self._send_with_retries("GET", path, authenticate=False)
-                        if response.status == 200:
-                            try:
-                                body = response.json()
-                            except ValueError:
-                                body = None
-                            if isinstance(body, dict) and "version" in body:
-                                self.state.api_versions[base] = version
-                                break
-                            answers.append(f"{path} -> 200 but not an Airflow version answer")
-                        elif response.status in (401, 403):
+                    probe = VersionProbe(base)
+                    for version in probe.versions:
+                        answer = await self._send("GET", probe.path(version), authenticate=False)
+                        if probe.found(version, answer):
                             self.state.api_versions[base] = version
                             break
-                        else:
-                            answers.append(f"{path} -> {response.status}")
                     else:
-                        raise SchedulerApiError(
-                            f"{base} answered, but it is not an Airflow REST API ({'; '.join(answers)}). "
-                            "Check the Airflow API URL: scheme, host, port and path prefix (without "
-                            "/api/v2), or set api_version explicitly.",
-                            status_code=None,
-                        )
+                        raise probe.failure()
         return self.state.api_versions[base]
 
     async def get_dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         """Return one DAG run, normalised (``SchedulerNotFoundError`` when the DAG or run is absent)."""
-        from airflow_provider_scheduler.hooks.scheduler import api_path, normalize_dag_run
-
         path = api_path(await self.api_version(), "dags", dag_id, "dagRuns", run_id)
         return normalize_dag_run(await self._request("GET", path))
 
@@ -283,30 +261,23 @@ class SchedulerAsyncClient:
         :param logical_date_gte: only runs whose logical date is at or after this.
         :param logical_date_lte: only runs whose logical date is at or before this.
         """
-        from airflow_provider_scheduler.hooks.scheduler import api_path, isoformat, normalize_dag_runs
-
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         version = await self.api_version()
-        date_key = "logical_date" if version == "v2" else "execution_date"
-        params: list[tuple[str, str]] = [
-            ("limit", str(int(limit))),
-            ("offset", str(int(offset))),
-            ("order_by", order_by or ("-run_after" if version == "v2" else "-execution_date")),
-        ]
-        if state is not None:
-            params.extend(("state", value) for value in ([state] if isinstance(state, str) else state))
-        if logical_date_gte is not None:
-            params.append((f"{date_key}_gte", isoformat(logical_date_gte)))
-        if logical_date_lte is not None:
-            params.append((f"{date_key}_lte", isoformat(logical_date_lte)))
+        params = list_runs_params(
+            version,
+            state=state,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+            logical_date_gte=logical_date_gte,
+            logical_date_lte=logical_date_lte,
+        )
         path = api_path(version, "dags", dag_id, "dagRuns")
         return normalize_dag_runs(await self._request("GET", path, params=params))
 
     async def get_dag(self, dag_id: str) -> dict[str, Any]:
         """Return the API's description of ``dag_id`` (``is_paused``, ``tags``, ...)."""
-        from airflow_provider_scheduler.hooks.scheduler import api_path
-
         return dict(await self._request("GET", api_path(await self.api_version(), "dags", dag_id)))
 
     def ui_url_for_run(self, dag_id: str, run_id: str) -> str:
@@ -314,154 +285,96 @@ class SchedulerAsyncClient:
 
         Call after a request (or :meth:`api_version`) when the connection says ``auto``.
         """
-        from urllib.parse import urlencode
-
-        base = self.settings.base_url
-        version = self.settings.api_version
-        if version == "auto":
-            version = self.state.api_versions.get(base, "v2")  # type: ignore[assignment]
-        if version == "v2":
-            return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
-        return f"{base}/dags/{quote(dag_id, safe='')}/grid?{urlencode({'dag_run_id': run_id})}"
+        return ui_run_url(self.settings.base_url, self._known_version(), dag_id, run_id)
 
     # -- transport ------------------------------------------------------------------------------------
+    def _known_version(self) -> str:
+        """The configured or detected API version (``v2`` until detected)."""
+        version = self.settings.api_version
+        if version == "auto":
+            return self.state.api_versions.get(self.settings.base_url, "v2")
+        return version
+
+    def _exchange(self, method: str, path: str, *, refreshable: bool = False) -> Exchange:
+        settings = self.settings
+        known = self.state.api_versions.get(settings.base_url) if settings.api_version == "auto" else None
+        return Exchange(
+            method,
+            path,
+            where=settings.describe(),
+            base_url=settings.base_url,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout,
+            secrets=settings.secrets,
+            api_version=known if settings.api_version == "auto" else settings.api_version,
+            refreshable=refreshable,
+            uniform=self._uniform,
+        )
+
     async def _request(
         self, method: str, path: str, *, params: list[tuple[str, str]] | None = None, json_body: Any = None
     ) -> dict[str, Any]:
-        """Send with auth (JWT refreshed once on 401), retry transient failures, map errors."""
-        from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError
-
-        refreshed = False
-        while True:
-            headers = await self._auth_headers()
-            response = await self._send_with_retries(
-                method, path, params=params, json_body=json_body, headers=headers
-            )
-            if response.status == 401 and self._uses_jwt() and not refreshed:
-                log.info("The API rejected the cached token (401); fetching a new one")
-                refreshed = True
-                self._forget_token(headers)
-                continue
-            if not 200 <= response.status < 300:
-                raise self._error(response, method, path)
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                raise SchedulerApiError(
-                    f"{self.settings.describe()} answered {response.status} to {method} {path} but not "
-                    "with a JSON object: check the Airflow API URL (and path prefix).",
-                    status_code=response.status,
-                )
-            return body
-
-    def _error(
-        self, response: _Response, method: str, path: str, *, transient: bool = False, attempts: int = 1
-    ) -> SchedulerApiError:
-        from airflow_provider_scheduler.hooks.scheduler import error_for_response
-
-        return error_for_response(
-            response.status,
-            method=method,
-            path=path,
-            text=response.text,
-            content_type=response.content_type,
-            where=self.settings.describe(),
-            secrets=self.settings.secrets,
-            transient=transient,
-            attempts=attempts,
-        )
-
-    async def _send_with_retries(self, method: str, path: str, **kwargs: Any) -> _Response:
-        """Send; retry connection errors, timeouts, 429 and 5xx (bounded full-jitter backoff,
-        ``Retry-After`` honoured) like the sync hook; return any other answer."""
-        import aiohttp
-
-        from airflow_provider_scheduler.hooks.scheduler import (
-            SchedulerApiError,
-            SchedulerTransientError,
-            backoff_delay,
-            parse_retry_after,
-            scrub,
-        )
-
-        settings = self.settings
-        max_retries = max(0, int(settings.max_retries))
-        attempt = 0
-        while True:
-            try:
-                response = await self._send(method, path, **kwargs)
-            except (aiohttp.ClientSSLError, ssl.SSLError) as err:
-                raise SchedulerApiError(
-                    f"TLS verification of {settings.base_url} failed for {method} {path} "
-                    f"({scrub(str(err), settings.secrets)[:300]}). Set ca_bundle to the CA that signed the "
-                    "server certificate, or turn verify_ssl off for a test deployment."
-                ) from err
-            except (TimeoutError, aiohttp.ClientError, OSError) as err:
-                reason = _network_reason(err, settings.timeout)
-                if attempt >= max_retries:
-                    raise SchedulerTransientError(
-                        f"Cannot reach the Airflow API at {settings.base_url}: {method} {path} failed "
-                        f"({reason}) after {attempt + 1} attempt{'s' if attempt else ''}. Check the host and "
-                        "port of the Airflow API URL and that the API server is running."
-                    ) from err
-                delay = backoff_delay(attempt, uniform=self._uniform)
-                log.warning(
-                    "%s %s failed (%s), attempt %d of %d; retrying in %.2f s",
-                    method,
-                    path,
-                    reason,
-                    attempt + 1,
-                    max_retries + 1,
-                    delay,
-                )
-            else:
-                if response.status != 429 and response.status < 500:
-                    return response
-                if attempt >= max_retries:
-                    raise self._error(response, method, path, transient=True, attempts=attempt + 1)
-                retry_after = parse_retry_after(response.retry_after)
-                delay = (
-                    retry_after if retry_after is not None else backoff_delay(attempt, uniform=self._uniform)
-                )
-                log.warning(
-                    "%s %s answered %s, attempt %d of %d; retrying in %.2f s",
-                    method,
-                    path,
-                    response.status,
-                    attempt + 1,
-                    max_retries + 1,
-                    delay,
-                )
-            await self._sleep(delay)
-            attempt += 1
+        """Send with auth through the retry policy; return the JSON object or raise the mapped error."""
+        answer = await self._send(method, path, params=params, json_body=json_body)
+        return self._exchange(method, path).json_object(answer)
 
     async def _send(
         self,
         method: str,
         path: str,
         *,
-        headers: dict[str, str] | None = None,
         params: list[tuple[str, str]] | None = None,
         json_body: Any = None,
         authenticate: bool = True,
-    ) -> _Response:
-        """One HTTP exchange on the loop's shared session (v1 basic auth added here).
+    ) -> Answer:
+        """Send one request through the retry policy of :class:`~.rest.core.Exchange`."""
+        settings = self.settings
+        mode = auth_mode(settings, self._known_version()) if authenticate else "none"
+        exchange = self._exchange(method, path, refreshable=mode == "jwt")
+        while True:
+            headers = await self._auth_headers(mode)
+            try:
+                answer = await self._exchange_once(
+                    method, path, params=params, json_body=json_body, headers=headers, mode=mode
+                )
+            except (aiohttp.ClientSSLError, ssl.SSLError) as err:
+                raise exchange.tls_error(str(err)) from err
+            except (TimeoutError, aiohttp.ClientError, OSError) as err:
+                decision = exchange.after_network_error(_network_reason(err, settings.timeout))
+                cause: BaseException | None = err
+            else:
+                decision = exchange.after_answer(answer)
+                cause = None
+            if decision.action == "return":
+                return answer
+            if decision.action == "raise":
+                assert decision.error is not None
+                raise decision.error from cause
+            if decision.action == "refresh":
+                log.info("The API rejected the cached token (%s); fetching a new one", decision.reason)
+                self._forget_token(headers)
+                continue
+            log.warning(*exchange.retry_log_args(decision))
+            await self._sleep(decision.delay)
+
+    async def _exchange_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: list[tuple[str, str]] | None,
+        json_body: Any,
+        mode: str,
+    ) -> Answer:
+        """One HTTP exchange on the loop's shared session.
 
         At most :data:`CONNECTION_LIMIT` exchanges per base URL are prepared at a time: the others wait
         on a semaphore (cheap) instead of all building their requests in the same loop iteration when
         many triggers wake together, which would stall the loop.
         """
-        import aiohttp
-
         settings = self.settings
-        auth = None
-        all_headers = dict(_DEFAULT_HEADERS)
-        if authenticate:
-            all_headers.update(headers or {})
-            if "Authorization" not in all_headers and settings.login and not settings.token:
-                auth = aiohttp.BasicAuth(settings.login, settings.password or "")
+        auth = aiohttp.BasicAuth(settings.login or "", settings.password or "") if mode == "basic" else None
         state = self.state
         slots = state.slots.get(settings.base_url)
         if slots is None:
@@ -473,13 +386,13 @@ class SchedulerAsyncClient:
                 f"{settings.base_url}{path}",
                 params=params,
                 json=json_body,
-                headers=all_headers,
+                headers={**_DEFAULT_HEADERS, **headers},
                 auth=auth,
                 timeout=aiohttp.ClientTimeout(total=float(settings.timeout)),
                 ssl=self._ssl(),
             ) as response,
         ):
-            return _Response(
+            return Answer(
                 status=response.status,
                 text=await response.text(),
                 content_type=response.headers.get("Content-Type"),
@@ -490,26 +403,17 @@ class SchedulerAsyncClient:
     def _lock(self, key: Any) -> asyncio.Lock:
         return _lock(self.state, key)
 
-    def _uses_jwt(self) -> bool:
-        """True when requests carry a JWT from ``/auth/token`` (API v2, a login, no static token)."""
-        if self.settings.token or not self.settings.login:
-            return False
-        version = self.settings.api_version
-        if version == "auto":
-            version = self.state.api_versions.get(self.settings.base_url, "v2")  # type: ignore[assignment]
-        return version == "v2"
-
-    async def _auth_headers(self) -> dict[str, str]:
-        if self.settings.token:
+    async def _auth_headers(self, mode: str) -> dict[str, str]:
+        if mode == "static_token":
             return {"Authorization": f"Bearer {self.settings.token}"}
-        if not self._uses_jwt():
-            return {}  # v1: basic auth is added in _send (or no auth at all)
+        if mode != "jwt":
+            return {}  # basic auth is added in _exchange_once (or no auth at all)
         key = (self.settings.base_url, self.settings.login or "")
         cached = self.state.tokens.get(key)
-        if cached is None or (cached[1] is not None and time.time() >= cached[1]):
+        if cached is None or not token_is_fresh(cached[1], time.time()):
             async with self._lock(("token", key)):
                 cached = self.state.tokens.get(key)
-                if cached is None or (cached[1] is not None and time.time() >= cached[1]):
+                if cached is None or not token_is_fresh(cached[1], time.time()):
                     cached = self.state.tokens[key] = await self._fetch_token()
         return {"Authorization": f"Bearer {cached[0]}"}
 
@@ -521,57 +425,19 @@ class SchedulerAsyncClient:
             del self.state.tokens[key]
 
     async def _fetch_token(self) -> tuple[str, float | None]:
-        """Exchange login/password for a JWT (same errors as the sync hook's token exchange)."""
-        from airflow_provider_scheduler.hooks.scheduler import (
-            TOKEN_EXPIRY_LEEWAY,
-            SchedulerApiError,
-            SchedulerAuthError,
-            extract_detail,
-            jwt_expiry,
-            scrub,
-        )
-
+        """Exchange login/password for a JWT (the same errors as the sync hook's token exchange)."""
         settings = self.settings
-        path = "/auth/token"
-        response = await self._send_with_retries(
-            "POST",
-            path,
-            json_body={"username": settings.login, "password": settings.password or ""},
-            authenticate=False,
+        answer = await self._send(
+            "POST", TOKEN_PATH, json_body=token_request_body(settings), authenticate=False
         )
-        if response.status in (400, 401, 403, 422):
-            detail = extract_detail(response.text, response.content_type)
-            detail = scrub(detail, settings.secrets) if detail else None
-            raise SchedulerAuthError(
-                f"The Airflow API at {settings.base_url} rejected the username/password of user "
-                f"{settings.login!r} ({response.status}{': ' + detail if detail else ''}). "
-                f"Check the login and password of connection {settings.conn_id!r}.",
-                status_code=response.status,
-                detail=detail,
-            )
-        if not 200 <= response.status < 300:
-            raise self._error(response, "POST", path)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise SchedulerApiError(
-                f"POST {path} at {settings.base_url} answered {response.status} without an "
-                "access_token: is this the API of an Airflow 3 deployment? (Use api_version v1 for 2.x.)",
-                status_code=response.status,
-            )
+        token = token_from_answer(answer, self._exchange("POST", TOKEN_PATH), settings)
         _mask(token)
-        expiry = jwt_expiry(token)
-        return token, (expiry - TOKEN_EXPIRY_LEEWAY) if expiry is not None else None
+        return token, refresh_after(token)
 
 
 def _mask(secret: str) -> None:
     """Register a secret with Airflow's log masker (best effort: outside a task there may be none)."""
     try:
-        from airflow.providers.common.compat.sdk import mask_secret
-
         mask_secret(secret)
     except Exception:  # pragma: no cover - masking must never break a request
         log.debug("could not register the API token with the secrets masker")
@@ -579,19 +445,15 @@ def _mask(secret: str) -> None:
 
 def _network_reason(err: BaseException, timeout: float) -> str:
     """The same short reasons as the sync hook gives for a failed connection."""
-    import errno
-
-    import aiohttp
-
     if isinstance(err, asyncio.TimeoutError):
-        return f"no answer within {timeout:g} s"
+        return timeout_reason(timeout)
     os_error = getattr(err, "os_error", None) or (err if isinstance(err, OSError) else None)
     code = getattr(os_error, "errno", None)
     text = str(err)
     if code == errno.ECONNREFUSED or "Connection refused" in text:
-        return "connection refused"
+        return REASON_REFUSED
     if isinstance(os_error, socket.gaierror) or "Name or service not known" in text:
-        return "host name not found"
+        return REASON_NAME
     if isinstance(err, aiohttp.ServerDisconnectedError) or "reset by peer" in text:
-        return "connection closed by the server"
+        return REASON_CLOSED
     return type(err).__name__

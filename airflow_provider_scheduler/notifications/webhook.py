@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseNotifier
 
-from airflow_provider_scheduler.templates.http_request import (
+from airflow_provider_scheduler.rest.http_target import (
     connection_base_url,
     connection_session_args,
     join_endpoint,

@@ -72,9 +72,9 @@ class ApplyScheduleSpecsOperator(BaseOperator):
         """Load every spec under ``path``; fail listing every problem of every file."""
         from pathlib import Path
 
+        from airflow_provider_scheduler.rest.run_outcome import fail
         from airflow_provider_scheduler.spec import SpecError, load_spec_file
         from airflow_provider_scheduler.spec.loader import find_spec_files
-        from airflow_provider_scheduler.triggers.outcome import fail
 
         root = Path(str(self.path))
         if not root.exists():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, conf
 
-from airflow_provider_scheduler.triggers import outcome
+from airflow_provider_scheduler.rest import run_outcome
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
@@ -132,7 +132,7 @@ class SchedulerTriggerDagRunOperator(BaseOperator):
         if poke_interval <= 0:
             raise ValueError(f"poke_interval must be positive, got {poke_interval!r}")
         self.poke_interval = float(poke_interval)
-        self.allowed_states, self.failed_states = outcome.check_states(allowed_states, failed_states)
+        self.allowed_states, self.failed_states = run_outcome.check_states(allowed_states, failed_states)
         if isinstance(timeout, timedelta):
             timeout = timeout.total_seconds()
         if timeout is not None and timeout <= 0:
@@ -170,7 +170,7 @@ class SchedulerTriggerDagRunOperator(BaseOperator):
         hook = self._hook()
         dag_id = self.trigger_dag_id
         if self.fail_when_dag_is_paused and hook.get_dag(dag_id).get("is_paused"):
-            outcome.fail(
+            run_outcome.fail(
                 f"DAG {dag_id!r} is paused on {hook.settings.base_url}: a run would stay queued. "
                 "Unpause it (SchedulerPauseDagOperator(paused=False)) or set fail_when_dag_is_paused=False."
             )
@@ -216,7 +216,7 @@ class SchedulerTriggerDagRunOperator(BaseOperator):
 
     def _wait(self, hook: SchedulerHook, run_id: str) -> str:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        watch = outcome.RunWatch(
+        watch = run_outcome.RunWatch(
             dag_id=self.trigger_dag_id,
             run_id=run_id,
             allowed_states=self.allowed_states,
@@ -238,7 +238,7 @@ class SchedulerTriggerDagRunOperator(BaseOperator):
             time.sleep(delay)
 
     def _finish(self, event: dict[str, Any]) -> str:
-        result = outcome.raise_for_event(event)
+        result = run_outcome.raise_for_event(event)
         self.log.info("%s", result["message"])
         return str(result["run_id"])
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 
-from airflow_provider_scheduler.triggers import outcome
+from airflow_provider_scheduler.rest import run_outcome
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -99,9 +99,9 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         self.run_id = run_id
         self.logical_date = logical_date
         self.scheduler_conn_id = scheduler_conn_id
-        self.allowed_states, self.failed_states = outcome.check_states(allowed_states, failed_states)
+        self.allowed_states, self.failed_states = run_outcome.check_states(allowed_states, failed_states)
         self.deferrable = deferrable
-        self._watch: outcome.RunWatch | None = None
+        self._watch: run_outcome.RunWatch | None = None
         self._deadline: float | None = None
 
     def _hook(self) -> SchedulerHook:
@@ -126,7 +126,7 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         logical_date = _parse_logical_date(self.logical_date)
         self.log.info(
             "Deferring: waiting for %s to reach %s",
-            outcome.describe_run(self.external_dag_id, self._run_id()),
+            run_outcome.describe_run(self.external_dag_id, self._run_id()),
             self.allowed_states,
         )
         self.defer(
@@ -148,7 +148,7 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         from airflow.providers.common.compat.sdk import PokeReturnValue
 
         if self._watch is None:
-            self._watch = outcome.RunWatch(
+            self._watch = run_outcome.RunWatch(
                 dag_id=self.external_dag_id,
                 run_id=self._run_id(),
                 allowed_states=self.allowed_states,
@@ -156,7 +156,7 @@ class SchedulerDagRunSensor(BaseSensorOperator):
             )
         hook = self._hook()
         watch = self._watch
-        self.log.info("Poking for %s", outcome.describe_run(self.external_dag_id, watch.run_id))
+        self.log.info("Poking for %s", run_outcome.describe_run(self.external_dag_id, watch.run_id))
         event = watch.observe(lambda: self._find_run(hook), hook.ui_url_for_run)
         # A small margin so this deadline (whose message names the last state) always fires before
         # the base class's own timeout check, which runs right after a poke returning False.
@@ -167,7 +167,9 @@ class SchedulerDagRunSensor(BaseSensorOperator):
                 self.log.warning("Transient API error, will poke again: %s", watch.last_error)
             else:
                 self.log.info(
-                    "%s is in state %r", outcome.describe_run(self.external_dag_id, watch.run_id), watch.state
+                    "%s is in state %r",
+                    run_outcome.describe_run(self.external_dag_id, watch.run_id),
+                    watch.state,
                 )
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._finish(event))
@@ -200,7 +202,7 @@ class SchedulerDagRunSensor(BaseSensorOperator):
         from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError
 
         try:
-            result = outcome.raise_for_event(event)
+            result = run_outcome.raise_for_event(event)
         except SchedulerApiError as exc:
             if self.soft_fail and soft_fail_api_errors:
                 raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc

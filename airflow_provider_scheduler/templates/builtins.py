@@ -275,7 +275,7 @@ def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: An
 
 
 def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
-    from airflow_provider_scheduler.templates.http_request import SpecHttpRequestOperator
+    from airflow_provider_scheduler.operators.http_request import SpecHttpRequestOperator
 
     return SpecHttpRequestOperator(
         task_id=task_id,

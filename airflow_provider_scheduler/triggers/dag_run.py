@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_scheduler.triggers import outcome
+from airflow_provider_scheduler.rest import run_outcome
+from airflow_provider_scheduler.rest.errors import SchedulerApiError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -43,12 +44,13 @@ def deadline_after(seconds: float | timedelta | None, *, now: datetime | None = 
 class SchedulerDagRunTrigger(BaseTrigger):
     """Poll a DAG run through the REST API until it reaches an allowed or failed state, or the deadline.
 
-    Runs in the triggerer's event loop next to thousands of others: HTTP goes through
+    Runs in the triggerer's event loop next to thousands of others; it feeds every poll to the same
+    :class:`~airflow_provider_scheduler.rest.run_outcome.RunWatch` as the sensor's ``poke``. HTTP goes through
     :class:`~airflow_provider_scheduler.hooks.async_client.SchedulerAsyncClient` (one aiohttp session
     per loop), nothing blocks the loop, and waiting is ``asyncio.sleep``.
 
     Fires exactly ONE event and returns; the payload is described in
-    :mod:`airflow_provider_scheduler.triggers.outcome` (``success``, ``failed`` with the reached
+    :mod:`airflow_provider_scheduler.rest.run_outcome` (``success``, ``failed`` with the reached
     state, ``error`` with the API's message, ``timeout``). Transient API errors (connection errors,
     timeouts, 429, 5xx after the client's own retries) do not end the wait: the trigger backs off
     (exponentially, with jitter, never past ``timeout_at``) and polls again.
@@ -117,6 +119,7 @@ class SchedulerDagRunTrigger(BaseTrigger):
     async def _client(self) -> Any:
         if self._client_factory is not None:
             return await self._client_factory(self.scheduler_conn_id)
+        # Local: aiohttp and the client load only in the triggerer, not when a DAG file builds this trigger.
         from airflow_provider_scheduler.hooks.async_client import SchedulerAsyncClient
 
         return await SchedulerAsyncClient.for_connection(self.scheduler_conn_id)
@@ -137,22 +140,22 @@ class SchedulerDagRunTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         deadline = datetime.fromisoformat(self.timeout_at) if self.timeout_at else None
-        run_id, state, url = self.run_id, None, None
+        watch = run_outcome.RunWatch(
+            dag_id=self.dag_id,
+            run_id=self.run_id,
+            allowed_states=self.allowed_states,
+            failed_states=self.failed_states,
+        )
         try:
             client = await self._client()
         except Exception as exc:
             self.log.warning("Cannot build the API client for connection %r: %s", self.scheduler_conn_id, exc)
-            return outcome.error_event(exc, dag_id=self.dag_id, run_id=run_id, state=None, url=None)
+            return run_outcome.error_event(exc, dag_id=self.dag_id, run_id=self.run_id, state=None, url=None)
 
-        from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError, SchedulerTransientError
-
-        def url_of(known: str | None) -> str | None:
-            # Built after a request, so an ``auto`` connection knows its API version (UI URLs differ).
-            return url or (client.ui_url_for_run(self.dag_id, known) if known is not None else None)
-
+        # UI URLs are built after a request, so an ``auto`` connection knows its API version.
+        url_for = client.ui_url_for_run
         async with client:
             failures = polls = 0
-            last_error: str | None = None
             while True:
                 # Jitter: triggers started together (a triggerer restart, a big backfill) spread out
                 # instead of polling in lockstep bursts that would stall the shared event loop. The
@@ -162,58 +165,38 @@ class SchedulerDagRunTrigger(BaseTrigger):
                 delay = self.poke_interval * (1 + spread * (2 * self._rng() - 1))
                 try:
                     run = await self._find_run(client)
-                except SchedulerTransientError as exc:
+                except SchedulerApiError as exc:
+                    event = watch.failed(exc, url_for)
+                    if event is not None:
+                        return event
                     failures += 1
-                    last_error = str(exc)
                     ceiling = min(MAX_ERROR_BACKOFF, self.poke_interval * (2**failures))
                     delay = max(self.poke_interval, ceiling / 2 + self._rng() * ceiling / 2)
                     self.log.warning(
                         "Transient API error while waiting (%s); next poll in %.1f s", exc, delay
                     )
-                except SchedulerApiError as exc:
-                    return outcome.error_event(
-                        exc, dag_id=self.dag_id, run_id=run_id, state=state, url=url_of(run_id)
-                    )
                 except Exception as exc:  # an event, never a traceback in the triggerer
                     self.log.exception(
-                        "Unexpected error while waiting for %s", outcome.describe_run(self.dag_id, run_id)
+                        "Unexpected error while waiting for %s",
+                        run_outcome.describe_run(self.dag_id, watch.run_id),
                     )
-                    return outcome.error_event(exc, dag_id=self.dag_id, run_id=run_id, state=state, url=None)
+                    return run_outcome.error_event(
+                        exc, dag_id=self.dag_id, run_id=watch.run_id, state=watch.state, url=None
+                    )
                 else:
-                    failures, last_error = 0, None
-                    if run is not None:
-                        found = run.get("dag_run_id", run_id)
-                        state = run.get("state")
-                        if found != run_id:
-                            url = None
-                        run_id = found
-                        url = url_of(run_id)
-                        event = outcome.state_event(
-                            run,
-                            dag_id=self.dag_id,
-                            allowed_states=self.allowed_states,
-                            failed_states=self.failed_states,
-                            url=url,
-                        )
-                        if event is not None:
-                            return event
+                    failures = 0
+                    event = watch.seen(run, url_for)
+                    if event is not None:
+                        return event
                     self.log.debug(
                         "%s is %r; next poll in %.1f s",
-                        outcome.describe_run(self.dag_id, run_id),
-                        state,
+                        run_outcome.describe_run(self.dag_id, watch.run_id),
+                        watch.state,
                         delay,
                     )
                 if deadline is not None:
                     remaining = (deadline - self._now()).total_seconds()
                     if remaining <= 0:
-                        url = url_of(run_id)
-                        return outcome.timeout_event(
-                            dag_id=self.dag_id,
-                            run_id=run_id,
-                            state=state,
-                            allowed_states=self.allowed_states,
-                            url=url,
-                            last_error=last_error,
-                        )
+                        return watch.timeout(url_for)
                     delay = min(delay, remaining)
                 await self._sleep(delay)

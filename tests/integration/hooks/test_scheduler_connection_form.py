@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_scheduler.rest.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 pytestmark = pytest.mark.integration
 

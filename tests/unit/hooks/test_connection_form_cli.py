@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS
+from airflow_provider_scheduler.rest.connection_fields import CONN_FIELDS
 
 AIRFLOW_CLI = Path(sys.executable).parent / "airflow"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scheduler.hooks.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_scheduler.rest.connection_fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 connections_ui = pytest.importorskip(
     "airflow.api_fastapi.core_api.services.ui.connections", reason="Airflow 2.x renders the FAB form"

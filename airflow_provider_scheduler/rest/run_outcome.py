@@ -1,10 +1,10 @@
-"""What waiting for a DAG run ends with: one event shape for the trigger and for the sync path.
+"""What waiting for a DAG run ends with: one event shape, one :class:`RunWatch`, for both modes.
 
-Both the deferrable path (:class:`~airflow_provider_scheduler.triggers.dag_run.SchedulerDagRunTrigger`
+The deferrable path (:class:`~airflow_provider_scheduler.triggers.dag_run.SchedulerDagRunTrigger`
 fires an event, the task's ``execute_complete`` receives it) and the non-deferrable path (the sensor's
-``poke`` / the operator's polling loop) build their result with the functions here and turn it into the
-task's result with :func:`raise_for_event`. That is what makes both modes end the same way, with the same
-exception class and the same message.
+``poke`` / the operator's polling loop) both feed what they fetch to a :class:`RunWatch` and turn the
+event into the task's result with :func:`raise_for_event`. That is what makes both modes end the same
+way, with the same exception class and the same message.
 
 Event payload (JSON-serialisable, no secrets)::
 
@@ -18,15 +18,19 @@ Event payload (JSON-serialisable, no secrets)::
         "error_type": str,          # only for "error": class name of the API error
         "status_code": int | None,  # only for "error"
     }
-
-This module is imported by operator modules at DAG-parse time: it imports nothing from Airflow at module
-level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_scheduler.rest.errors import API_ERRORS, SchedulerApiError, SchedulerTransientError
+
+#: ``url_for(dag_id, run_id)``: the run's page in the remote UI.
+UrlFor = Callable[[str, str], str]
 
 SUCCESS = "success"
 FAILED = "failed"
@@ -140,35 +144,11 @@ def error_event(
     )
 
 
-def _api_error_classes() -> dict[str, type[Exception]]:
-    # A fixed allow-list: the class is chosen from this mapping, never imported by a name in an event.
-    from airflow_provider_scheduler.hooks import scheduler
-
-    classes: dict[str, type[Exception]] = {}
-    for name in (
-        "SchedulerApiError",
-        "SchedulerAuthError",
-        "SchedulerNotFoundError",
-        "SchedulerTransientError",
-    ):
-        cls = getattr(scheduler, name, None)
-        if isinstance(cls, type) and issubclass(cls, Exception):
-            classes[name] = cls
-    return classes
-
-
 def api_error_from_event(event: Mapping[str, Any]) -> Exception:
     """Rebuild the API error an ``error`` event describes (same class and message as the sync path)."""
-    classes = _api_error_classes()
-    cls = classes.get(str(event.get("error_type")), classes["SchedulerApiError"])
-    message = str(event.get("message") or "unknown error")
-    status_code = event.get("status_code")
-    try:
-        return cls(message, status_code=status_code)  # type: ignore[call-arg]
-    except TypeError:
-        error = cls(message)
-        error.status_code = status_code  # type: ignore[attr-defined]
-        return error
+    # A fixed allow-list: the class is chosen from API_ERRORS, never imported by a name in an event.
+    cls = API_ERRORS.get(str(event.get("error_type")), SchedulerApiError)
+    return cls(str(event.get("message") or "unknown error"), status_code=event.get("status_code"))
 
 
 def raise_for_event(event: Any) -> dict[str, Any]:
@@ -179,12 +159,6 @@ def raise_for_event(event: Any) -> dict[str, Any]:
     - ``error``: the same API error class the sync hook raises (retried by Airflow's task retries).
     - anything else (malformed event): ``AirflowException`` naming what was received.
     """
-    from airflow.providers.common.compat.sdk import (
-        AirflowException,
-        AirflowFailException,
-        AirflowSensorTimeout,
-    )
-
     if not isinstance(event, Mapping) or event.get("status") not in STATUSES:
         raise AirflowException(f"Unexpected trigger event {event!r}; expected a dict with a status.")
     status = event["status"]
@@ -200,17 +174,16 @@ def raise_for_event(event: Any) -> dict[str, Any]:
 
 def fail(message: str) -> NoReturn:
     """Raise ``AirflowFailException`` (final, not retried) with ``message``."""
-    from airflow.providers.common.compat.sdk import AirflowFailException
-
     raise AirflowFailException(message)
 
 
 class RunWatch:
-    """One wait for a DAG run, polled synchronously (sensor ``poke``, the operator's wait loop).
+    """One wait for a DAG run: what was seen so far, and the event that ends the wait.
 
-    Mirrors what :class:`~airflow_provider_scheduler.triggers.dag_run.SchedulerDagRunTrigger` does in
-    its async loop, so both modes decide alike: transient API errors are remembered and waited out,
-    other API errors end the wait, and the run's state is checked against the allowed/failed states.
+    Driven by the sensor's ``poke`` and the operator's wait loop (:meth:`observe`) and by the trigger's
+    async loop (:meth:`seen` / :meth:`failed`), so both modes decide alike: transient API errors are
+    remembered and waited out, other API errors end the wait, and the run's state is checked against
+    the allowed/failed states.
 
     :param dag_id: the DAG of the run.
     :param run_id: the run, or None when the run is looked up (latest / by logical date).
@@ -229,19 +202,19 @@ class RunWatch:
         self.url: str | None = None
         self.last_error: str | None = None
 
-    def observe(self, fetch: Any, url_for: Any) -> dict[str, Any] | None:
+    def observe(
+        self, fetch: Callable[[], Mapping[str, Any] | None], url_for: UrlFor
+    ) -> dict[str, Any] | None:
         """Poll once: ``fetch()`` returns the normalised run (or None); return the final event or None."""
-        from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError, SchedulerTransientError
-
-        if self.run_id is not None and self.url is None:
-            self.url = url_for(self.dag_id, self.run_id)
+        self._fill_url(url_for)
         try:
             run = fetch()
-        except SchedulerTransientError as exc:
-            self.last_error = str(exc)
-            return None
         except SchedulerApiError as exc:
-            return error_event(exc, dag_id=self.dag_id, run_id=self.run_id, state=self.state, url=self.url)
+            return self.failed(exc)
+        return self.seen(run, url_for)
+
+    def seen(self, run: Mapping[str, Any] | None, url_for: UrlFor) -> dict[str, Any] | None:
+        """A poll answered ``run`` (None: no run found yet); return the final event or None."""
         self.last_error = None
         if run is None:
             return None
@@ -257,8 +230,17 @@ class RunWatch:
             url=self.url,
         )
 
-    def timeout(self) -> dict[str, Any]:
+    def failed(self, exc: SchedulerApiError, url_for: UrlFor | None = None) -> dict[str, Any] | None:
+        """A poll raised ``exc``: None for a transient error (wait on), else the ``error`` event."""
+        if isinstance(exc, SchedulerTransientError):
+            self.last_error = str(exc)
+            return None
+        self._fill_url(url_for)
+        return error_event(exc, dag_id=self.dag_id, run_id=self.run_id, state=self.state, url=self.url)
+
+    def timeout(self, url_for: UrlFor | None = None) -> dict[str, Any]:
         """The ``timeout`` event for this wait (last state and last transient error named)."""
+        self._fill_url(url_for)
         return timeout_event(
             dag_id=self.dag_id,
             run_id=self.run_id,
@@ -267,6 +249,10 @@ class RunWatch:
             url=self.url,
             last_error=self.last_error,
         )
+
+    def _fill_url(self, url_for: UrlFor | None) -> None:
+        if url_for is not None and self.run_id is not None and self.url is None:
+            self.url = url_for(self.dag_id, self.run_id)
 
 
 def check_states(allowed_states: Sequence[str], failed_states: Sequence[str]) -> tuple[list[str], list[str]]:

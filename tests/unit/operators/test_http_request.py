@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_scheduler.templates.http_request import (
-    SpecHttpRequestOperator,
+from airflow_provider_scheduler.operators.http_request import SpecHttpRequestOperator
+from airflow_provider_scheduler.rest.http_target import (
     connection_base_url,
     join_endpoint,
 )
@@ -68,13 +68,29 @@ class TestUrls:
         with pytest.raises(AirflowException):
             join_endpoint("https://a.example.com", "//evil.example.com/x")
 
-    def test_base_url(self):
+    @pytest.mark.parametrize(
+        ("host", "schema", "port", "expected"),
+        [
+            # The hook's rule (rest.connection.build_base_url): a bare host gets https://.
+            ("api.example.com", None, None, "https://api.example.com"),
+            ("h", None, 8080, "https://h:8080"),
+            ("127.0.0.1", None, 8080, "http://127.0.0.1:8080"),
+            ("api.example.com", None, 80, "http://api.example.com:80"),
+            ("api.example.com", "http", None, "http://api.example.com"),
+            ("https://h/", None, None, "https://h"),
+            ("https://bot:pw@h", None, None, "https://h"),
+        ],
+    )
+    def test_base_url_follows_the_hooks_rule(self, host, schema, port, expected):
         from airflow.providers.common.compat.sdk import Connection
 
-        assert (
-            connection_base_url(Connection(conn_id="a", conn_type="http", host="h", port=8080))
-            == "http://h:8080"
-        )
-        assert (
-            connection_base_url(Connection(conn_id="a", conn_type="http", host="https://h/")) == "https://h"
-        )
+        from airflow_provider_scheduler.rest.connection import build_base_url
+
+        conn = Connection(conn_id="a", conn_type="http", host=host, schema=schema, port=port)
+        assert connection_base_url(conn) == expected == build_base_url(host, port=port, schema=schema)
+
+    def test_base_url_without_host(self):
+        from airflow.providers.common.compat.sdk import AirflowException, Connection
+
+        with pytest.raises(AirflowException, match="connection 'a' has no host"):
+            connection_base_url(Connection(conn_id="a", conn_type="http"))

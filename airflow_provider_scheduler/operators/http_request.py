@@ -3,13 +3,10 @@
 Why our own small operator instead of the http provider's ``HttpOperator``: that provider is not
 installed with Airflow 3.3 (and would be a new hard dependency for one template); the template must
 behave the same wherever the provider runs; and it must only ever talk to the connection's own host
-(the spec supplies a relative path, never a URL). This operator is ~100 lines on ``requests``, which
-this provider already depends on.
+(the spec supplies a relative path, never a URL).
 
-Connection fields used: ``host`` (may include the scheme, e.g. ``https://api.example.com``),
-``schema`` (``http``/``https`` when host has no scheme), ``port``, ``login``/``password`` (HTTP basic
-auth when login is set), and ``extra`` ``{"headers": {...}, "verify": true}``. Credentials never reach
-the log, the XCom or an exception message.
+The connection's URL follows the hook's rule (:mod:`airflow_provider_scheduler.rest.http_target`).
+Credentials never reach the log, the XCom or an exception message.
 """
 
 from __future__ import annotations
@@ -18,43 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseHook, BaseOperator
 
+from airflow_provider_scheduler.rest.http_target import (
+    connection_base_url,
+    connection_session_args,
+    join_endpoint,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
 
 _MAX_RESPONSE_LOG = 2000
-
-
-def connection_base_url(conn: Any) -> str:
-    """Base URL of an Airflow connection (``scheme://host[:port]``), without credentials."""
-    host = (conn.host or "").strip().rstrip("/")
-    if not host:
-        raise AirflowException(f"connection {conn.conn_id!r} has no host")
-    if "://" not in host:
-        scheme = conn.schema if conn.schema in ("http", "https") else "https" if conn.port == 443 else "http"
-        host = f"{scheme}://{host}"
-    if conn.port and f":{conn.port}" not in host.split("://", 1)[1]:
-        host = f"{host}:{conn.port}"
-    return host
-
-
-def join_endpoint(base: str, endpoint: str) -> str:
-    """Join a base URL and a relative endpoint; refuses absolute URLs (they could leave the host)."""
-    endpoint = endpoint or ""
-    if "://" in endpoint or endpoint.startswith("//"):
-        raise AirflowException("the endpoint must be a path relative to the connection, not a URL")
-    return f"{base}/{endpoint.lstrip('/')}" if endpoint else base
-
-
-def connection_session_args(conn: Any) -> dict[str, Any]:
-    """``requests`` arguments from a connection: auth, headers and verify (a copy, never mutated)."""
-    extra = dict(conn.extra_dejson or {})
-    headers = dict(extra.get("headers") or {})
-    args: dict[str, Any] = {"headers": headers, "verify": extra.get("verify", True)}
-    if conn.login:
-        args["auth"] = (conn.login, conn.password or "")
-    return args
 
 
 class SpecHttpRequestOperator(BaseOperator):
