@@ -206,6 +206,11 @@ class SchedulerAsyncClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, limit_per_host=CONNECTION_LIMIT),
             )
+            # aiohttp resends an idempotent request once, unseen, when the server drops the connection;
+            # requests does not. Turn that off so rest.core's counted, backed-off retries are the only
+            # ones on both transports (a private attribute, since aiohttp 3.10; absent before, no-op).
+            if hasattr(state.session, "_retry_connection"):
+                state.session._retry_connection = False
             state.sessions_created += 1
         return state.session
 
