@@ -18,22 +18,16 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_scheduler import __version__
 from airflow_provider_scheduler.hooks import connection_form
-from airflow_provider_scheduler.rest.connection import SchedulerConnectionSettings, build_base_url
+from airflow_provider_scheduler.rest.connection import SchedulerConnectionSettings
 from airflow_provider_scheduler.rest.core import (
-    BACKOFF_CAP,
     REASON_CLOSED,
     REASON_NAME,
     REASON_REFUSED,
-    RETRY_AFTER_CAP,
     TOKEN_PATH,
     Answer,
     Exchange,
     VersionProbe,
     auth_mode,
-    backoff_delay,
-    error_for_response,
-    jwt_expiry,
-    parse_retry_after,
     refresh_after,
     server_version_of,
     timeout_reason,
@@ -62,23 +56,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from datetime import datetime
 
+#: DAG authors catch the API errors from this module: they stay importable here.
 __all__ = [
-    "BACKOFF_CAP",
-    "RETRY_AFTER_CAP",
     "SchedulerApiError",
     "SchedulerAuthError",
-    "SchedulerConnectionSettings",
     "SchedulerHook",
     "SchedulerNotFoundError",
     "SchedulerTransientError",
-    "api_path",
-    "backoff_delay",
-    "build_base_url",
-    "error_for_response",
-    "generate_run_id",
-    "jwt_expiry",
-    "normalize_dag_run",
-    "parse_retry_after",
 ]
 
 

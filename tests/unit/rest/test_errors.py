@@ -22,3 +22,16 @@ class TestErrors:
 
         assert issubclass(SchedulerNotFoundError, AirflowNotFoundException)
         assert issubclass(SchedulerApiError, AirflowException)
+
+    def test_dag_authors_catch_them_from_the_hook_module(self):
+        from airflow_provider_scheduler.hooks import scheduler
+        from airflow_provider_scheduler.rest import errors
+
+        for name in (
+            "SchedulerApiError",
+            "SchedulerAuthError",
+            "SchedulerNotFoundError",
+            "SchedulerTransientError",
+        ):
+            assert getattr(scheduler, name) is getattr(errors, name)
+            assert errors.API_ERRORS[name] is getattr(errors, name)
