@@ -340,6 +340,7 @@ class SchedulerAsyncClient:
         exchange = self._exchange(method, path, refreshable=mode == "jwt")
         while True:
             headers = await self._auth_headers(mode)
+            exchange.add_secret(headers.get("Authorization", "").removeprefix("Bearer ") or None)
             try:
                 answer = await self._exchange_once(
                     method, path, params=params, json_body=json_body, headers=headers, mode=mode

@@ -72,7 +72,7 @@ class SchedulerHook(BaseHook):
     One ``requests.Session`` is reused for every call of one hook instance; the JWT from the token
     exchange is reused until its ``exp`` (read without verification) or until the server rejects it
     (401, or Airflow 3's 403 "Invalid JWT token"), then fetched again once. Connection errors,
-    timeouts, 429 and 5xx are retried up to ``max_retries`` times with full-jitter exponential backoff
+    timeouts, 408, 429 and 5xx are retried up to ``max_retries`` times with full-jitter exponential backoff
     (a server's ``Retry-After`` wins); other 4xx fail at once with a :class:`SchedulerApiError` that
     says what the server answered and what to check.
 
@@ -416,6 +416,7 @@ class SchedulerHook(BaseHook):
         exchange = self._exchange(method, path, refreshable=authenticate and self._uses_token_exchange())
         while True:
             headers, auth = self._auth(authenticate)
+            exchange.add_secret(self._jwt)
             try:
                 response = session.request(
                     method,

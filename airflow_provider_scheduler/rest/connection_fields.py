@@ -40,7 +40,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "max_retries": {
         "label": "Max retries",
-        "description": "Retries of a request that failed transiently (connection error, timeout, 429, 5xx).",
+        "description": (
+            "Retries of a request that failed transiently (connection error, timeout, 408, 429, 5xx)."
+        ),
         "schema": {"type": ["integer", "null"], "default": 3, "minimum": 0, "maximum": 10},
     },
 }

@@ -140,6 +140,11 @@ class Exchange:
         self.attempt = 0
         self.refreshed = False
 
+    def add_secret(self, secret: str | None) -> None:
+        """Scrub ``secret`` (e.g. a JWT fetched after this exchange began) from its messages too."""
+        if secret and secret not in self.secrets:
+            self.secrets = (*self.secrets, secret)
+
     def _retry(self, delay: float, reason: str) -> Decision:
         self.attempt += 1
         return Decision("retry", delay=delay, reason=reason)

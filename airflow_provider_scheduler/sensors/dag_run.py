@@ -69,7 +69,7 @@ class SchedulerDagRunSensor(BaseSensorOperator):
     - ``timeout`` seconds passed: ``AirflowSensorTimeout`` naming the last state seen;
     - an API error that waiting cannot fix (404: unknown DAG or run, 401/403): the hook's error
       (``SchedulerNotFoundError``, ``SchedulerAuthError``, ...), retried by the task's ``retries``;
-    - transient API errors (connection errors, 429, 5xx) are waited out until ``timeout``.
+    - transient API errors (connection errors, 408, 429, 5xx) are waited out until ``timeout``.
 
     ``soft_fail=True`` turns every failure above into a skip, in both modes.
 

@@ -52,7 +52,7 @@ class SchedulerDagRunTrigger(BaseTrigger):
     Fires exactly ONE event and returns; the payload is described in
     :mod:`airflow_provider_scheduler.rest.run_outcome` (``success``, ``failed`` with the reached
     state, ``error`` with the API's message, ``timeout``). Transient API errors (connection errors,
-    timeouts, 429, 5xx after the client's own retries) do not end the wait: the trigger backs off
+    timeouts, 408, 429, 5xx after the client's own retries) do not end the wait: the trigger backs off
     (exponentially, with jitter, never past ``timeout_at``) and polls again.
 
     The deadline is absolute (``timeout_at``), so a trigger the triggerer restarts (new triggerer,
