@@ -150,6 +150,17 @@ class TestRun:
         assert events[0]["status"] == "error"
         assert "no_such_conn" in events[0]["message"]
 
+    def test_recovers_after_an_api_server_key_rotation(self, fake_api: FakeAirflowApi) -> None:
+        # Airflow 3 answers 403 "Invalid JWT token" to a token signed with a rotated key: the deferred
+        # wait fetches a new token and goes on, as the sync hook does (it used to end with an error).
+        fake_api.add_dag("target")
+        fake_api.add_run("target", RUN_ID, states=["success"])
+        fake_api.fail("GET", RUN_PATH, 403, body={"detail": "Invalid JWT token"})
+        events = run_trigger(make(), FakeClock(datetime.now(UTC)))
+        assert [e["status"] for e in events] == ["success"]
+        assert fake_api.tokens_issued == 2
+        assert fake_api.count("GET", RUN_PATH) == 2
+
     def test_transient_errors_back_off_and_recover(self, fake_api: FakeAirflowApi) -> None:
         fake_api.add_dag("target")
         fake_api.add_run("target", RUN_ID, states=["success"])
