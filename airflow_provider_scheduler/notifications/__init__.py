@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.model import ScheduleSpec
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
     from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
 __all__ = ["NotificationCallbacks", "notification_callbacks"]
@@ -30,18 +31,14 @@ class NotificationCallbacks:
 
 
 def notification_callbacks(
-    spec: ScheduleSpec, registry: TemplateRegistry | None = None
+    spec: ScheduleSpec, registry: TemplateRegistry, policy: GovernancePolicy | None = None
 ) -> NotificationCallbacks:
     """Build the Airflow callbacks for ``spec.notify``.
 
-    Templates are looked up by name in the registry and re-checked against its allow-list; a
-    notification whose template is missing or no longer allowed raises ``ValueError`` naming its path
-    (the factory reports it like any other broken spec).
+    Templates are looked up by name in the registry and re-checked against its allow-list (and the
+    policy's ``allowed_templates`` when given); a notification whose template is missing or no longer
+    allowed raises ``ValueError`` naming its path (the factory reports it like any other broken spec).
     """
-    if registry is None:
-        from airflow_provider_scheduler.templates.registry import default_registry
-
-        registry = default_registry()
     out = NotificationCallbacks()
     for event, target, key in (
         ("on_failure", out.dag_kwargs, "on_failure_callback"),
@@ -52,6 +49,12 @@ def notification_callbacks(
         for i, item in enumerate(getattr(spec.notify, event)):
             template = registry.get_notifier(item.template)
             reason = registry.why_not_allowed(item.template, spec.namespace)
+            if (
+                reason is None
+                and policy is not None
+                and not policy.allows_template(item.template, spec.namespace)
+            ):
+                reason = f"the template {item.template!r} is not allowed in namespace {spec.namespace!r}"
             if template is None or reason:
                 raise ValueError(f"notify.{event}[{i}].template: {reason or 'unknown template'}")
             callbacks.append(template.build(item.with_, event=event, spec=spec))
