@@ -109,3 +109,15 @@ def test_default_catalog_is_the_default_registry():
         assert default_catalog() is default_registry()
     finally:
         default_catalog.cache_clear()
+
+
+def test_canonical_path_never_asks_the_catalog():
+    """The loader's trusted path: a canonical dict needs no catalog (the factory re-checks templates)."""
+    from airflow_provider_scheduler.spec import ScheduleSpec
+
+    class Refusing:
+        def __getattr__(self, name):
+            raise AssertionError(f"the canonical path asked the catalog for {name}")
+
+    canonical = parse_spec(SPEC, catalog=Stub(CatalogEntry("noop", with_schema=ENTRY))).to_dict()
+    assert ScheduleSpec.from_canonical(canonical, catalog=Refusing()).to_dict() == canonical
