@@ -18,7 +18,7 @@ import yaml
 
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.parser import parse_spec
-from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES
+from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -241,8 +241,6 @@ def find_spec_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 def _default_max_bytes() -> int:
     try:
-        from airflow_provider_scheduler.spec.policy import default_policy
-
         return default_policy().max_spec_bytes
     except Exception:  # configuration unreadable: fall back to the built-in limit
         return DEFAULT_MAX_SPEC_BYTES

@@ -917,6 +917,7 @@ def _clean(value: Any, depth: int = 0) -> bool:
 @functools.lru_cache(maxsize=2048)
 def _check_param_schema(schema_json: str) -> tuple[str, str] | None:
     """Check a param's schema (and its default) with jsonschema; cached by the schema's JSON text."""
+    # jsonschema is imported by the first spec with params, not at spec import (the loader never needs it)
     from jsonschema import Draft202012Validator, FormatChecker
     from jsonschema.exceptions import SchemaError
 

@@ -221,6 +221,7 @@ def default_registry() -> TemplateRegistry:
     ``python_callables``, ``http_connections``, ``webhook_connections``,
     ``remote_connections``. Call ``default_registry.cache_clear()`` after changing them in-process.
     """
+    # builtins imports this module for TaskTemplate, so it is imported here, when the registry is built
     from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
 
     settings = TemplateSettings.from_airflow_config()
