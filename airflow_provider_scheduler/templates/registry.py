@@ -18,6 +18,8 @@ from airflow_provider_scheduler.spec.model import thaw
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
 
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "airflow_provider_scheduler.templates"
@@ -258,3 +260,10 @@ def load_entry_points(registry: TemplateRegistry) -> None:
                 raise TypeError(f"unsupported object {type(obj).__name__}")
         except Exception:
             log.exception("Could not load schedule-spec templates from entry point %s", ep.name)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_catalog(registry: TemplateRegistry) -> TemplateCatalog:
+        """mypy checks that a registry is a catalog ``parse_spec`` accepts."""
+        return registry
