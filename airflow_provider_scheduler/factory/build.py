@@ -14,9 +14,9 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.factory.callbacks import notification_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
 from airflow_provider_scheduler.factory.timetables import airflow_schedule
-from airflow_provider_scheduler.notifications import notification_callbacks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
