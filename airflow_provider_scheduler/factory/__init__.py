@@ -20,6 +20,7 @@ __all__ = ["LoadResult", "SpecBuildError", "build_dag", "load_schedules", "shard
 
 def __getattr__(name: str) -> Any:
     if name in ("build_dag", "SpecBuildError"):
+        # build imports the spec package; the loader module is imported on every parse without it
         from airflow_provider_scheduler.factory import build
 
         return getattr(build, name)

@@ -9,27 +9,24 @@ admin disabled after the spec was stored stops that one spec from loading).
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.factory.callbacks import notification_callbacks
+from airflow_provider_scheduler.factory.params import airflow_params
+from airflow_provider_scheduler.factory.timetables import airflow_schedule
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_provider_scheduler.spec import ScheduleSpec
+    from airflow_provider_scheduler.spec import GovernancePolicy, ScheduleSpec
     from airflow_provider_scheduler.templates import TemplateRegistry
 
 
 class SpecBuildError(ValueError):
     """A stored spec cannot become a DAG on this deployment (message names the task and the reason)."""
-
-
-def spec_from_canonical(data: Mapping[str, Any], registry: TemplateRegistry | None = None) -> ScheduleSpec:
-    """A :class:`ScheduleSpec` from a canonical dict a store already validated (trusted fast path)."""
-
-    from airflow_provider_scheduler.spec import ScheduleSpec
-
-    return ScheduleSpec.from_canonical(data, registry=registry)
 
 
 def _upstream_closure(spec: ScheduleSpec, task_id: str) -> list[str]:
@@ -54,8 +51,6 @@ def dag_config_defaults() -> dict[str, Any]:
     look-ups per DAG (about a tenth of building a small DAG on Airflow 3.3). Only arguments the
     running Airflow's ``DAG`` accepts are returned.
     """
-    import inspect
-
     from airflow.providers.common.compat.sdk import DAG
 
     try:
@@ -101,14 +96,20 @@ def _link(upstream: Any, downstream: Any, dag: Any) -> None:
 
 
 def build_dag(
-    spec: ScheduleSpec, registry: TemplateRegistry, *, on_run_finished: Callable[..., Any] | None = None
+    spec: ScheduleSpec,
+    registry: TemplateRegistry,
+    *,
+    policy: GovernancePolicy | None = None,
+    on_run_finished: Callable[..., Any] | None = None,
 ) -> Any:
     """Build the Airflow DAG described by ``spec``.
 
     Mapping of spec fields: ``dag_id`` = ``<namespace>.<name>``; ``schedule`` ->
-    ``spec.schedule.to_airflow()``; ``start_date`` / ``end_date`` as aware datetimes in the schedule's
+    ``airflow_schedule(spec.schedule)`` (``factory/timetables.py``);
+    ``start_date`` / ``end_date`` as aware datetimes in the schedule's
     timezone (which makes it the DAG's timezone); ``catchup``, ``max_active_runs``,
-    ``dagrun_timeout`` as is; ``params`` -> ``Param`` objects; ``defaults`` + ``owner`` ->
+    ``dagrun_timeout`` as is; ``params`` -> ``Param`` objects (``factory/params.py``);
+    ``defaults`` + ``owner`` ->
     ``default_args``; per-task ``retries`` / ``execution_timeout`` / ``trigger_rule`` override them;
     ``tags`` + ``namespace:<namespace>``; ``description`` -> ``description`` and ``doc_md``;
     ``paused`` -> ``is_paused_upon_creation``; ``role: setup|teardown`` -> ``as_setup()`` /
@@ -118,6 +119,7 @@ def build_dag(
 
     :param spec: a validated spec.
     :param registry: the task-template registry (templates are resolved by name, allow-list applied).
+    :param policy: the governance policy whose ``allowed_templates`` is re-checked (None: not checked).
     :param on_run_finished: added to the DAG's success and failure callbacks (the loader passes one
         for ``@once`` specs that records the finished run in the store).
     :raises SpecBuildError: a template is unknown or not allowed any more, or a builder failed.
@@ -129,6 +131,8 @@ def build_dag(
     for i, task in enumerate(spec.tasks):
         template = registry.get(task.template)
         why = registry.why_not_allowed(task.template, namespace)
+        if why is None and policy is not None and not policy.allows_template(task.template, namespace):
+            why = f"the template {task.template!r} is not allowed in namespace {namespace!r}"
         if template is None or why is not None:
             raise SpecBuildError(f"tasks[{i}] ({task.id}): {why or 'unknown template'}")
         templates[task.id] = template
@@ -138,10 +142,8 @@ def build_dag(
         default_args.pop("execution_timeout")
     dag_kwargs: dict[str, Any] = {}
     if spec.notify:
-        from airflow_provider_scheduler.notifications import notification_callbacks
-
         try:
-            callbacks = notification_callbacks(spec, registry)
+            callbacks = notification_callbacks(spec, registry, policy)
         except ValueError as exc:
             raise SpecBuildError(str(exc)) from exc
         dag_kwargs.update(callbacks.dag_kwargs)
@@ -150,14 +152,14 @@ def build_dag(
         for key in ("on_success_callback", "on_failure_callback"):
             dag_kwargs[key] = [*dag_kwargs.get(key, ()), on_run_finished]
     if spec.params:
-        dag_kwargs["params"] = spec.airflow_params()
+        dag_kwargs["params"] = airflow_params(spec)
     if spec.description:
         dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
         dag_kwargs["doc_md"] = spec.description
 
     dag = DAG(
         dag_id=spec.dag_id,
-        schedule=spec.schedule.to_airflow(),
+        schedule=airflow_schedule(spec.schedule),
         start_date=spec.start_datetime(),
         end_date=spec.end_datetime(),
         catchup=spec.catchup,

@@ -44,6 +44,10 @@ run can finish) after their ``end_date``. A ``@once`` DAG gets a success and fai
 records the end of its run in the store (``ScheduleStore.finish``: a revision by ``airflow`` that sets
 ``end_date``), because the DAG processor cannot read run history at parse time on Airflow 3; the next
 refresh drops a ``@once`` spec whose ``end_date`` has passed, with no grace (its one run is over).
+
+Imports: this module is imported on every DAG-file parse, so the store, the spec package, the
+templates, the hook and Airflow are imported inside the functions that need them and a parse pays
+only for what it uses (``python -X importtime -c "import airflow_provider_scheduler.factory.loader"``).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_scheduler.factory.snapshot import (
@@ -73,6 +77,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, MutableMapping
     from pathlib import Path
 
+    from airflow_provider_scheduler.spec import GovernancePolicy, ScheduleSpec
+    from airflow_provider_scheduler.store.base import ChangeSet, ScheduleStore, StoredSpec
     from airflow_provider_scheduler.templates import TemplateRegistry
 
 log = logging.getLogger(__name__)
@@ -154,28 +160,16 @@ def _namespace_of(dag_id: str) -> str:
     return dag_id.partition(".")[0]
 
 
-def _as_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return None
+def _is_once(spec: ScheduleSpec) -> bool:
+    return spec.schedule.kind == "once"
 
 
-def _is_once(spec: Any) -> bool:
-    return getattr(spec.schedule, "kind", None) == "once"
+def drop_reason(spec: ScheduleSpec, now: datetime) -> str | None:
+    """Why ``spec`` no longer belongs to the DAG set, or None."""
+    # spec is imported when the first DAG is built, not when the loader module is (parse-path cost)
+    from airflow_provider_scheduler.spec.dates import utc_instant
 
-
-def drop_reason(spec: Any, now: datetime) -> str | None:
-    """Why ``spec`` (a ScheduleSpec) no longer belongs to the DAG set, or None."""
-    end = _as_utc(spec.end_date)
+    end = None if spec.end_date is None else utc_instant(spec.end_date)
     if end is not None and _is_once(spec) and now >= end:
         return f"@once finished (its run ended {end.isoformat()})"
     if end is not None and now > end + EXPIRY_GRACE:
@@ -236,7 +230,7 @@ class _Selection:
         return True
 
 
-def _open_store(store_uri: str) -> Any:
+def _open_store(store_uri: str) -> ScheduleStore:
     """Open the store object in the calling thread: imports and engine set-up only, no database I/O.
 
     Only the database round trips run under the time bound, so a slow import on a busy machine does
@@ -247,7 +241,7 @@ def _open_store(store_uri: str) -> Any:
     return open_store(store_uri)
 
 
-def _fetch_changes(store_obj: Any, token: str | None) -> Any:
+def _fetch_changes(store_obj: ScheduleStore, token: str | None) -> ChangeSet:
     from airflow_provider_scheduler.store.base import ChangeToken
 
     try:
@@ -256,14 +250,14 @@ def _fetch_changes(store_obj: Any, token: str | None) -> Any:
         store_obj.close()
 
 
-def _fetch_one(store_obj: Any, dag_id: str) -> Any:
+def _fetch_one(store_obj: ScheduleStore, dag_id: str) -> StoredSpec | None:
     try:
         return store_obj.get(dag_id)
     finally:
         store_obj.close()
 
 
-def merge_changes(old: Snapshot | None, store: str, changes: Any) -> tuple[Snapshot, bool]:
+def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple[Snapshot, bool]:
     """Apply a ``ChangeSet`` to ``old``; returns the new snapshot and whether anything changed.
 
     Paused-state flips of specs that already existed are queued in ``pause_sync`` (creation is
@@ -305,12 +299,6 @@ def merge_changes(old: Snapshot | None, store: str, changes: Any) -> tuple[Snaps
     return snap, changed
 
 
-def _spec_from_record(record: Record, registry: TemplateRegistry | None) -> Any:
-    from airflow_provider_scheduler.factory.build import spec_from_canonical
-
-    return spec_from_canonical(record.spec, registry)
-
-
 def load_schedules(
     module_globals: MutableMapping[str, Any],
     *,
@@ -350,14 +338,17 @@ def load_schedules(
     shown = redact_uri(store)
     path = snapshot_path(store, home)
     result = LoadResult(store=shown)
+    policy: GovernancePolicy | None = None
     if registry is None:
+        from airflow_provider_scheduler.spec.policy import default_policy
         from airflow_provider_scheduler.templates import default_registry
 
-        registry = default_registry()
+        # the configured deployment: its registry, and its policy's allowed_templates re-checked
+        registry, policy = default_registry(), default_policy()
 
     target = parsing_context_dag_id()
     if target is not None:
-        _load_one(module_globals, target, selection, store, path, registry, result, refresh_timeout)
+        _load_one(module_globals, target, selection, store, path, registry, policy, result, refresh_timeout)
         return result
 
     try:
@@ -410,7 +401,7 @@ def load_schedules(
 
     if snap is not None:
         result.snapshot_written_at = snap.written_at
-        _build_all(module_globals, snap, selection, registry, store, result)
+        _build_all(module_globals, snap, selection, registry, policy, store, result)
         if not result.message:
             result.message = f"{len(result.dag_ids)} DAGs loaded from {len(snap.records)} stored specs"
 
@@ -426,16 +417,19 @@ def _describe(exc: BaseException) -> str:
 def _build_one(
     module_globals: MutableMapping[str, Any],
     record: Record,
-    registry: Any,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None,
     result: LoadResult,
     now: datetime | None,
     store: str,
 ) -> None:
+    # not at module top: building imports the spec package and Airflow (parse-path cost, measured)
     from airflow_provider_scheduler.factory.build import build_dag
+    from airflow_provider_scheduler.spec.model import ScheduleSpec
 
     dag_id = record.id
     try:
-        spec = _spec_from_record(record, registry)
+        spec = ScheduleSpec.from_canonical(record.spec, catalog=registry, policy=policy)
         if now is not None:
             reason = drop_reason(spec, now)
             if reason is not None:
@@ -444,7 +438,7 @@ def _build_one(
         if dag_id in module_globals:
             raise ValueError(f"the loader module already defines {dag_id!r}; the spec was not loaded")
         on_finished = RecordOnceFinished(store, dag_id) if _is_once(spec) else None
-        dag = build_dag(spec, registry, on_run_finished=on_finished)
+        dag = build_dag(spec, registry, policy=policy, on_run_finished=on_finished)
     except Exception as exc:
         reason = _describe(exc)
         result.errors[dag_id] = reason
@@ -459,14 +453,15 @@ def _build_all(
     module_globals: MutableMapping[str, Any],
     snap: Snapshot,
     selection: _Selection,
-    registry: Any,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None,
     store: str,
     result: LoadResult,
 ) -> None:
     now = datetime.now(UTC)
     for dag_id in sorted(snap.records):
         if dag_id in selection:
-            _build_one(module_globals, snap.records[dag_id], registry, result, now, store)
+            _build_one(module_globals, snap.records[dag_id], registry, policy, result, now, store)
 
 
 def _load_one(
@@ -475,7 +470,8 @@ def _load_one(
     selection: _Selection,
     store: str,
     path: Path,
-    registry: Any,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None,
     result: LoadResult,
     refresh_timeout: float | None,
 ) -> None:
@@ -506,7 +502,7 @@ def _load_one(
         record = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
         result.refresh = "ok"
     # No expiry check here: a task of a run that already started must still find its DAG.
-    _build_one(module_globals, record, registry, result, None, store)
+    _build_one(module_globals, record, registry, policy, result, None, store)
 
 
 def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
@@ -549,9 +545,9 @@ def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
 def _record_status(
     module_globals: MutableMapping[str, Any],
     store: str,
-    namespace: Any,
-    shard: Any,
-    home: Any,
+    namespace: str | Iterable[str] | None,
+    shard: tuple[int, int] | None,
+    home: str | os.PathLike[str] | None,
     result: LoadResult,
     seconds: float,
 ) -> None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
 FORMAT = 2
 SNAPSHOT_DIR_NAME = "schedule_specs_snapshot"
@@ -245,10 +245,3 @@ def read_snapshot(path: Path, only: Iterable[str] | None = None) -> Snapshot | N
         except (TypeError, ValueError, AttributeError) as exc:
             raise SnapshotError(f"snapshot {path} is corrupt (index: {exc})") from None
     return snap
-
-
-def iter_snapshots(home: str | os.PathLike[str] | None = None) -> Iterator[Path]:
-    """Every snapshot file under ``home``'s snapshot folder."""
-    folder = snapshot_dir(home)
-    if folder.is_dir():
-        yield from sorted(folder.glob("*.snapshot"))

@@ -11,12 +11,15 @@ Public API::
 * :func:`load_spec_file` reads YAML or JSON safely (one spec or a list).
 * :func:`spec_json_schema` returns the published JSON Schema (draft 2020-12).
 * :class:`GovernancePolicy` holds the platform team's limits.
+* :class:`TemplateCatalog` is what the parser asks about template names (``TemplateRegistry`` is one);
+  this package imports nothing else of the provider.
 
 Importing this package is cheap: no Airflow, jsonschema or jinja2 import happens until needed.
 """
 
 from __future__ import annotations
 
+from airflow_provider_scheduler.spec.catalog import CatalogEntry, TemplateCatalog, default_catalog
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.json_schema import spec_json_schema
 from airflow_provider_scheduler.spec.loader import load_spec_file, read_spec_file
@@ -35,6 +38,7 @@ from airflow_provider_scheduler.spec.schedule import (
 
 __all__ = [
     "AssetSchedule",
+    "CatalogEntry",
     "CronSchedule",
     "Defaults",
     "EverySchedule",
@@ -49,6 +53,8 @@ __all__ = [
     "ScheduleSpec",
     "SpecError",
     "TaskSpec",
+    "TemplateCatalog",
+    "default_catalog",
     "default_policy",
     "load_spec_file",
     "parse_spec",

@@ -1,19 +1,20 @@
-"""The fast trusted path: build a ScheduleSpec from a canonical dict a store already validated.
+"""The trusted path: a ScheduleSpec from the canonical dict a store wrote after ``parse_spec``.
 
-``spec_from_canonical`` reads exactly the shape ``ScheduleSpec.to_dict()`` writes. It still checks
-names (slugs), the schedule (cached cron/timezone checks), unique task ids and that dependencies exist
-and form no cycle, but not template ``with`` schemas, allow-lists, Jinja or governance limits. Anything
-that does not look canonical falls back to ``parse_spec(..., trusted=True)``, which reports problems
-as a SpecError with paths.
+:func:`spec_from_canonical` (public as ``ScheduleSpec.from_canonical``) reads exactly the shape
+``ScheduleSpec.to_dict()`` writes. It checks names (slugs), the schedule (cached cron/timezone
+checks), unique task ids and that dependencies exist and form no cycle, but not template ``with``
+schemas, allow-lists, Jinja or governance limits (the factory re-checks templates when it builds).
+A dict that does not have that shape goes through the full ``parse_spec``, which reports every
+problem with its path.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.dates import SpecDate, date_from_canonical
 from airflow_provider_scheduler.spec.durations import parse_duration
 from airflow_provider_scheduler.spec.model import (
     Defaults,
@@ -33,9 +34,9 @@ from airflow_provider_scheduler.spec.parser import (
 from airflow_provider_scheduler.spec.schedule import Schedule, parse_schedule
 
 if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.errors import Problem
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-    from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
 
 class _NotCanonical(Exception):
@@ -45,17 +46,19 @@ class _NotCanonical(Exception):
 def spec_from_canonical(
     data: Mapping[str, Any],
     *,
-    registry: TemplateRegistry | None = None,
+    catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
 ) -> ScheduleSpec:
     """Build a spec from ``ScheduleSpec.to_dict()`` output quickly (see the module docstring).
 
+    :param catalog: used only when ``data`` is not canonical and goes through ``parse_spec``.
+    :param policy: likewise.
     :raises SpecError: the dict is not a valid spec.
     """
     try:
         return _build(data)
     except (_NotCanonical, KeyError, TypeError, ValueError, AttributeError):
-        return parse_spec(data, registry=registry, policy=policy, trusted=True)
+        return parse_spec(data, catalog=catalog, policy=policy)
 
 
 def _build(d: Mapping[str, Any]) -> ScheduleSpec:
@@ -176,22 +179,12 @@ def _schedule_cached(key: Any) -> Schedule:
     return schedule
 
 
-@functools.lru_cache(maxsize=1024)
-def _date_cached(text: str) -> date | datetime:
-    if len(text) == 10:
-        return date.fromisoformat(text)
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise _NotCanonical
-    return value
-
-
-def _date(value: Any) -> date | datetime | None:
+def _date(value: Any) -> SpecDate | None:
     if value is None:
         return None
     if type(value) is not str:
         raise _NotCanonical
-    return _date_cached(value)
+    return date_from_canonical(value)
 
 
 def _duration(value: Any) -> Any:

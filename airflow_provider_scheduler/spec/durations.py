@@ -16,6 +16,8 @@ _DURATION = re.compile(
     r"P(?:(?P<weeks>\d+)W|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?)"
 )
+#: the accepted forms as a JSON Schema ``pattern`` (weeks, or days/hours/minutes/seconds; no Y or M)
+DURATION_PATTERN = r"^P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$"
 _MAX_DAYS = 3660  # ten years; anything longer is a typo
 
 

@@ -9,63 +9,94 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scheduler.spec.parser import ROLES, TRIGGER_RULES
-from airflow_provider_scheduler.spec.schedule import CRON_PRESETS
+from airflow_provider_scheduler.spec.catalog import default_catalog
+from airflow_provider_scheduler.spec.dates import DATE_OR_DATETIME_PATTERN
+from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
+from airflow_provider_scheduler.spec.model import SPEC_VERSION
+from airflow_provider_scheduler.spec.parser import (
+    MAX_DESCRIPTION,
+    MAX_NOTIFIERS,
+    MAX_OWNER,
+    MAX_PARAM_DESCRIPTION,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    NOTIFY_KEYS,
+    PARAM_KEYS,
+    PARAM_NAME,
+    PARAM_TYPES,
+    ROLES,
+    SLUG,
+    TASK_ID,
+    TRIGGER_RULES,
+    json_pattern,
+)
+from airflow_provider_scheduler.spec.policy import default_policy
+from airflow_provider_scheduler.spec.schedule import (
+    ASSET_URI,
+    CRON_PRESETS,
+    MAX_ASSET_URI,
+    MAX_ASSETS,
+    MAX_CRONS,
+    PRESET_ALIASES,
+)
 
 if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-    from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
 SCHEMA_ID = "https://github.com/airflow-provider-scheduler/schemas/schedule-spec-v1.json"
 
-_SLUG = r"^[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?$"
-_TASK_ID = r"^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$"
-_DURATION = r"^P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$"
-_CRON = r"^\s*(@(hourly|daily|weekly|monthly|quarterly|yearly|annually|midnight)|\S+(\s+\S+){4})\s*$"
-_DATE_OR_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$"
+_SLUG = json_pattern(SLUG)
+_TASK_ID = json_pattern(TASK_ID)
+_PRESETS = "|".join(name.lstrip("@") for name in (*CRON_PRESETS, *PRESET_ALIASES))
+_CRON = rf"^\s*(@({_PRESETS})|\S+(\s+\S+){{4}})\s*$"
+_NOTIFY_EVENTS = {
+    "on_failure": "When a DAG run fails.",
+    "on_success": "When a DAG run succeeds.",
+    "on_retry": "When a task is retried.",
+}
+assert tuple(_NOTIFY_EVENTS) == NOTIFY_KEYS
 
 
 def spec_json_schema(
-    registry: TemplateRegistry | None = None,
+    catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
     *,
     namespace: str | None = None,
+    registry: TemplateCatalog | None = None,
 ) -> dict[str, Any]:
-    """Return the JSON Schema of a spec (draft 2020-12) for the registry's enabled templates.
+    """Return the JSON Schema of a spec (draft 2020-12) for the catalog's enabled templates.
 
-    :param registry: templates to describe (default: ``default_registry()``).
+    :param catalog: templates to describe, e.g. a ``TemplateRegistry`` (default: ``default_catalog()``);
+        ``registry`` is its former name.
     :param policy: limits to publish as ``maxItems`` etc. (default: ``default_policy()``).
     :param namespace: describe only what this namespace may use (its allowed templates, and
         ``namespace`` fixed to it), for a team's portal form.
     """
-    if registry is None:
-        from airflow_provider_scheduler.templates.registry import default_registry
-
-        registry = default_registry()
+    if catalog is None:
+        catalog = registry if registry is not None else default_catalog()
     if policy is None:
-        from airflow_provider_scheduler.spec.policy import default_policy
-
         policy = default_policy()
     task_names = [
         n
-        for n in registry.allowed_names(namespace)
+        for n in catalog.allowed_names(namespace)
         if namespace is None or policy.allows_template(n, namespace)
     ]
     notifier_names = [
         n
-        for n in registry.allowed_names(namespace, notifiers=True)
+        for n in catalog.allowed_names(namespace, notifiers=True)
         if namespace is None or policy.allows_template(n, namespace)
     ]
     defs: dict[str, Any] = {
         "duration": {
             "type": "string",
-            "pattern": _DURATION,
+            "pattern": DURATION_PATTERN,
             "description": "ISO-8601 duration without years/months, e.g. PT30M, PT4H, P1D, P1DT12H.",
             "examples": ["PT5M", "PT1H", "P1D"],
         },
         "date": {
             "type": "string",
-            "pattern": _DATE_OR_DATETIME,
+            "pattern": DATE_OR_DATETIME_PATTERN,
             "description": "A date (2026-01-01, midnight in the schedule's timezone) "
             "or a date-time with offset.",
             "examples": ["2026-01-01", "2026-01-01T06:00:00Z"],
@@ -107,24 +138,20 @@ def spec_json_schema(
             "properties": {
                 event: {
                     "type": "array",
-                    "maxItems": 10,
+                    "maxItems": MAX_NOTIFIERS,
                     "items": {"$ref": "#/$defs/notifier"},
                     "description": description,
                 }
-                for event, description in (
-                    ("on_failure", "When a DAG run fails."),
-                    ("on_success", "When a DAG run succeeds."),
-                    ("on_retry", "When a task is retried."),
-                )
+                for event, description in _NOTIFY_EVENTS.items()
             },
         },
     }
     for name in task_names:
-        template = registry.get(name)
+        template = catalog.get(name)
         assert template is not None
         defs[f"with.{name}"] = {"description": template.description, **copy.deepcopy(template.with_schema)}
     for name in notifier_names:
-        notifier = registry.get_notifier(name)
+        notifier = catalog.get_notifier(name)
         assert notifier is not None
         defs[f"notify.with.{name}"] = {
             "description": notifier.description,
@@ -140,7 +167,7 @@ def spec_json_schema(
         "additionalProperties": False,
         "required": ["version", "namespace", "name", "tasks"],
         "properties": {
-            "version": {"const": 1, "description": "Spec language version."},
+            "version": {"const": SPEC_VERSION, "description": "Spec language version."},
             "namespace": (
                 {"const": namespace, "description": "Team or area."}
                 if namespace is not None
@@ -151,12 +178,12 @@ def spec_json_schema(
                 "pattern": _SLUG,
                 "description": "Schedule name, unique in the namespace (slug).",
             },
-            "description": {"type": ["string", "null"], "maxLength": 5000, "default": None},
-            "owner": {"type": ["string", "null"], "maxLength": 200, "default": None},
+            "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION, "default": None},
+            "owner": {"type": ["string", "null"], "maxLength": MAX_OWNER, "default": None},
             "tags": {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 100},
-                "maxItems": 20,
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH},
+                "maxItems": MAX_TAGS,
                 "uniqueItems": True,
                 "default": [],
             },
@@ -183,7 +210,7 @@ def spec_json_schema(
             "params": {
                 "type": "object",
                 "maxProperties": policy.max_params,
-                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+                "propertyNames": {"pattern": json_pattern(PARAM_NAME)},
                 "additionalProperties": {"$ref": "#/$defs/param"},
                 "default": {},
                 "description": "Run parameters (JSON-Schema typed) shown in Airflow's trigger form.",
@@ -226,7 +253,7 @@ def _schedule_schema() -> dict[str, Any]:
                     "crons": {
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": 24,
+                        "maxItems": MAX_CRONS,
                         "items": {"$ref": "#/$defs/cron"},
                     },
                     "timezone": {"$ref": "#/$defs/timezone"},
@@ -241,7 +268,7 @@ def _schedule_schema() -> dict[str, Any]:
                     "every": {"$ref": "#/$defs/duration"},
                     "anchor": {
                         "type": ["string", "null"],
-                        "pattern": _DATE_OR_DATETIME,
+                        "pattern": DATE_OR_DATETIME_PATTERN,
                         "description": "Date-time the intervals are counted from.",
                     },
                 },
@@ -255,12 +282,12 @@ def _schedule_schema() -> dict[str, Any]:
                     "assets": {
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": 50,
+                        "maxItems": MAX_ASSETS,
                         "uniqueItems": True,
                         "items": {
                             "type": "string",
-                            "pattern": r"^[a-z][a-z0-9+.\-]*://\S+$",
-                            "maxLength": 1500,
+                            "pattern": json_pattern(ASSET_URI),
+                            "maxLength": MAX_ASSET_URI,
                         },
                     },
                     "mode": {"enum": ["all", "any"], "default": "all"},
@@ -270,44 +297,39 @@ def _schedule_schema() -> dict[str, Any]:
     }
 
 
+#: JSON Schema of each key a param schema may use (the keys are the parser's PARAM_KEYS)
+_PARAM_KEY_SCHEMAS: dict[str, Any] = {
+    "type": {"anyOf": [{"enum": list(PARAM_TYPES)}, {"type": "array", "items": {"enum": list(PARAM_TYPES)}}]},
+    "default": {},
+    "description": {"type": "string", "maxLength": MAX_PARAM_DESCRIPTION},
+    "title": {"type": "string"},
+    "enum": {"type": "array"},
+    "const": {},
+    "minimum": {"type": "number"},
+    "maximum": {"type": "number"},
+    "exclusiveMinimum": {"type": "number"},
+    "exclusiveMaximum": {"type": "number"},
+    "multipleOf": {"type": "number", "exclusiveMinimum": 0},
+    "minLength": {"type": "integer", "minimum": 0},
+    "maxLength": {"type": "integer", "minimum": 0},
+    "pattern": {"type": "string"},
+    "format": {"type": "string"},
+    "items": {"type": "object"},
+    "minItems": {"type": "integer", "minimum": 0},
+    "maxItems": {"type": "integer", "minimum": 0},
+    "uniqueItems": {"type": "boolean"},
+    "examples": {"type": "array"},
+}
+assert tuple(_PARAM_KEY_SCHEMAS) == PARAM_KEYS
+
+
 def _param_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
         "description": "A JSON-Schema subset describing one param; "
         "'default' is required for scheduled specs.",
-        "properties": {
-            "type": {
-                "anyOf": [
-                    {"enum": ["string", "integer", "number", "boolean", "array", "object", "null"]},
-                    {
-                        "type": "array",
-                        "items": {
-                            "enum": ["string", "integer", "number", "boolean", "array", "object", "null"]
-                        },
-                    },
-                ]
-            },
-            "default": {},
-            "description": {"type": "string", "maxLength": 1000},
-            "title": {"type": "string"},
-            "enum": {"type": "array"},
-            "const": {},
-            "minimum": {"type": "number"},
-            "maximum": {"type": "number"},
-            "exclusiveMinimum": {"type": "number"},
-            "exclusiveMaximum": {"type": "number"},
-            "multipleOf": {"type": "number", "exclusiveMinimum": 0},
-            "minLength": {"type": "integer", "minimum": 0},
-            "maxLength": {"type": "integer", "minimum": 0},
-            "pattern": {"type": "string"},
-            "format": {"type": "string"},
-            "items": {"type": "object"},
-            "minItems": {"type": "integer", "minimum": 0},
-            "maxItems": {"type": "integer", "minimum": 0},
-            "uniqueItems": {"type": "boolean"},
-            "examples": {"type": "array"},
-        },
+        "properties": copy.deepcopy(_PARAM_KEY_SCHEMAS),
     }
 
 

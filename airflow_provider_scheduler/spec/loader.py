@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
-from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES
+from airflow_provider_scheduler.spec.parser import parse_spec
+from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-    from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
 SPEC_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -173,23 +174,25 @@ def _read(path: str | os.PathLike[str], max_bytes: int | None) -> tuple[list[Any
 def read_spec_file(
     path: str | os.PathLike[str],
     *,
-    registry: TemplateRegistry | None = None,
+    catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
+    registry: TemplateCatalog | None = None,
 ) -> list[ScheduleSpec | SpecError]:
     """Parse every spec in a file, returning each spec or its own SpecError (for reporting all of them).
 
     A file-level problem (unreadable, too large, bad YAML) raises SpecError instead. In a list file,
-    problem paths of the i-th spec are prefixed with ``[i].``.
+    problem paths of the i-th spec are prefixed with ``[i].``. ``registry`` is the former name of
+    ``catalog`` (see ``parse_spec``).
     """
-    from airflow_provider_scheduler.spec.parser import parse_spec
-
     source = os.fspath(path)
     max_bytes = policy.max_spec_bytes if policy is not None else None
     documents, as_list = _read(source, max_bytes)
     results: list[ScheduleSpec | SpecError] = []
     for i, document in enumerate(documents):
         try:
-            results.append(parse_spec(document, registry=registry, policy=policy))
+            results.append(
+                parse_spec(document, catalog=catalog if catalog is not None else registry, policy=policy)
+            )
         except SpecError as err:
             if as_list:
                 err = SpecError(
@@ -204,15 +207,16 @@ def read_spec_file(
 def load_spec_file(
     path: str | os.PathLike[str],
     *,
-    registry: TemplateRegistry | None = None,
+    catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
+    registry: TemplateCatalog | None = None,
 ) -> list[ScheduleSpec]:
     """Load and validate a YAML or JSON spec file (one spec or a list of specs).
 
     :raises SpecError: with every problem of every spec in the file (``source`` = the file; ``spec_id``
         set when the file holds one spec).
     """
-    results = read_spec_file(path, registry=registry, policy=policy)
+    results = read_spec_file(path, catalog=catalog if catalog is not None else registry, policy=policy)
     errors = [r for r in results if isinstance(r, SpecError)]
     if errors:
         problems = [p for e in errors for p in e.problems]
@@ -237,8 +241,6 @@ def find_spec_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 def _default_max_bytes() -> int:
     try:
-        from airflow_provider_scheduler.spec.policy import default_policy
-
         return default_policy().max_spec_bytes
     except Exception:  # configuration unreadable: fall back to the built-in limit
         return DEFAULT_MAX_SPEC_BYTES

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.dates import at_midnight, date_to_json
 from airflow_provider_scheduler.spec.durations import format_duration
 from airflow_provider_scheduler.spec.schedule import EverySchedule, Schedule
 
 if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-    from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
 SPEC_VERSION = 1
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -47,12 +48,6 @@ def thaw(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [thaw(v) for v in value]
     return value
-
-
-def _date_to_json(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +181,7 @@ class ScheduleSpec:
     """A validated schedule spec (version 1). Build it with ``parse_spec``; never mutate it.
 
     ``dag_id`` is ``"<namespace>.<name>"``. ``params`` maps each param name to its JSON Schema
-    (read-only); :meth:`airflow_params` turns them into Airflow ``Param`` objects.
+    (read-only); the factory turns them into Airflow ``Param`` objects.
     """
 
     namespace: str
@@ -232,28 +227,14 @@ class ScheduleSpec:
         A date means midnight in the schedule's timezone; with ``{every, anchor}`` the start is moved
         to the first ``anchor + n * every`` at or after it, so runs happen at the anchor's times.
         """
-        start = _as_datetime(self.start_date, self.timezone)
+        start = at_midnight(self.start_date, self.timezone)
         if isinstance(self.schedule, EverySchedule):
             return self.schedule.align_start(start)
         return start
 
     def end_datetime(self) -> datetime | None:
         """``end_date`` as an aware datetime (a date means midnight in the schedule's timezone)."""
-        return _as_datetime(self.end_date, self.timezone)
-
-    def airflow_params(self) -> dict[str, Any]:
-        """``params`` as Airflow ``Param`` objects (imports Airflow)."""
-        from airflow.providers.common.compat.sdk import Param
-
-        out = {}
-        for name, schema in self.params.items():
-            kwargs = thaw(schema)
-            description = kwargs.pop("description", None)
-            if "default" in kwargs:  # no default: Airflow's NOTSET, the value must be given at trigger time
-                out[name] = Param(kwargs.pop("default"), description=description, **kwargs)
-            else:
-                out[name] = Param(description=description, **kwargs)
-        return out
+        return at_midnight(self.end_date, self.timezone)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON-able form (stable key order); ``parse_spec`` accepts it back unchanged."""
@@ -266,8 +247,8 @@ class ScheduleSpec:
             "tags": list(self.tags),
             "paused": self.paused,
             "schedule": self.schedule.to_json(),
-            "start_date": _date_to_json(self.start_date),
-            "end_date": _date_to_json(self.end_date),
+            "start_date": date_to_json(self.start_date),
+            "end_date": date_to_json(self.end_date),
             "catchup": self.catchup,
             "max_active_runs": self.max_active_runs,
             "dagrun_timeout": None if self.dagrun_timeout is None else format_duration(self.dagrun_timeout),
@@ -282,22 +263,18 @@ class ScheduleSpec:
         cls,
         data: Mapping[str, Any],
         *,
-        registry: TemplateRegistry | None = None,
+        catalog: TemplateCatalog | None = None,
         policy: GovernancePolicy | None = None,
+        registry: TemplateCatalog | None = None,
     ) -> ScheduleSpec:
         """Fast trusted path for dicts a store already validated with ``parse_spec``.
 
         Checks structure, names and dependencies but skips the deep checks (template ``with`` schemas,
-        allow-lists, Jinja, governance limits). Use ``parse_spec`` for anything a user wrote.
+        allow-lists, Jinja, governance limits). Use ``parse_spec`` for anything a user wrote. A dict
+        not in canonical shape goes through ``parse_spec(data, catalog=..., policy=...)``
+        (``registry`` is the former name of ``catalog``).
         """
+        # canonical.py builds ScheduleSpec objects, so it imports this module (not the other way round)
         from airflow_provider_scheduler.spec.canonical import spec_from_canonical
 
-        return spec_from_canonical(data, registry=registry, policy=policy)
-
-
-def _as_datetime(value: date | datetime | None, tz: str) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    import zoneinfo
-
-    return datetime.combine(value, time(0, 0), tzinfo=zoneinfo.ZoneInfo(tz))
+        return spec_from_canonical(data, catalog=catalog if catalog is not None else registry, policy=policy)

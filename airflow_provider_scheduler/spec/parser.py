@@ -7,9 +7,11 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.catalog import default_catalog
+from airflow_provider_scheduler.spec.dates import read_date, utc_instant
 from airflow_provider_scheduler.spec.durations import DurationError, human_duration, parse_duration
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.jinja_check import check_template, has_template
@@ -22,11 +24,12 @@ from airflow_provider_scheduler.spec.model import (
     TaskSpec,
     freeze,
 )
+from airflow_provider_scheduler.spec.policy import default_policy
 from airflow_provider_scheduler.spec.schedule import ManualSchedule, Schedule, parse_schedule
 
 if TYPE_CHECKING:
+    from airflow_provider_scheduler.spec.catalog import CatalogEntry, TemplateCatalog
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-    from airflow_provider_scheduler.templates.registry import TemplateRegistry, _Template
 
 SPEC_KEYS = (
     "version",
@@ -92,34 +95,44 @@ ROLES = ("setup", "teardown")
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 TASK_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: a group containing a quantifier, itself quantified: (a+)+, (a*)*, (\w+\s?)*, (a{1,3}){2,}
 _NESTED_REPETITION = re.compile(
     r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,?\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})"
 )
 MAX_PROBLEMS = 200
 MAX_TAGS = 20
+MAX_TAG_LENGTH = 100
 MAX_NOTIFIERS = 10
+MAX_DESCRIPTION = 5000
+MAX_OWNER = 200
+MAX_PARAM_DESCRIPTION = 1000
+MAX_NAME = 64
+MAX_TASK_ID = 100
+
+
+def json_pattern(pattern: re.Pattern[str]) -> str:
+    """A parser regex (used with ``fullmatch``) as an anchored JSON Schema ``pattern``."""
+    return f"^(?:{pattern.pattern})$"
 
 
 def parse_spec(
     data: Mapping[str, Any],
     *,
-    registry: TemplateRegistry | None = None,
+    catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
-    trusted: bool = False,
+    registry: TemplateCatalog | None = None,
 ) -> ScheduleSpec:
     """Validate a spec document and return the immutable :class:`ScheduleSpec`.
 
     :param data: the spec as loaded from JSON/YAML (or ``ScheduleSpec.to_dict()``).
-    :param registry: task/notification templates and their allow-lists (default: ``default_registry()``,
-        which reads Airflow's configuration).
+    :param catalog: the templates a spec may name and who may use them, e.g. a ``TemplateRegistry``
+        (default: :func:`~airflow_provider_scheduler.spec.catalog.default_catalog`, the installed
+        provider's ``default_registry()``, which reads Airflow's configuration).
     :param policy: governance limits (default: ``default_policy()``, from Airflow's configuration).
-    :param trusted: skip the deep checks (``with`` schemas, allow-lists, Jinja, limits) for documents a
-        store already validated; prefer :meth:`ScheduleSpec.from_canonical`.
+    :param registry: the former name of ``catalog`` (still accepted).
     :raises SpecError: listing every problem found, each with its JSON path.
     """
-    parser = _Parser(registry, policy, trusted)
+    parser = _Parser(catalog if catalog is not None else registry, policy)
     spec = parser.parse(data)
     if parser.problems or spec is None:
         raise SpecError(parser.problems[:MAX_PROBLEMS] + parser.overflow(), spec_id=parser.spec_id)
@@ -149,12 +162,9 @@ def _type_word(value: Any) -> str:
 
 
 class _Parser:
-    def __init__(
-        self, registry: TemplateRegistry | None, policy: GovernancePolicy | None, trusted: bool
-    ) -> None:
-        self._registry = registry
+    def __init__(self, catalog: TemplateCatalog | None, policy: GovernancePolicy | None) -> None:
+        self._catalog = catalog
         self._policy = policy
-        self.trusted = trusted
         self.problems: list[Problem] = []
         self.spec_id: str | None = None
         self.namespace: str | None = None
@@ -163,18 +173,14 @@ class _Parser:
 
     # helpers
     @property
-    def registry(self) -> TemplateRegistry:
-        if self._registry is None:
-            from airflow_provider_scheduler.templates.registry import default_registry
-
-            self._registry = default_registry()
-        return self._registry
+    def catalog(self) -> TemplateCatalog:
+        if self._catalog is None:
+            self._catalog = default_catalog()
+        return self._catalog
 
     @property
     def policy(self) -> GovernancePolicy:
         if self._policy is None:
-            from airflow_provider_scheduler.spec.policy import default_policy
-
             self._policy = default_policy()
         return self._policy
 
@@ -262,28 +268,12 @@ class _Parser:
     def date_value(self, value: Any, path: str) -> date | datetime | None:
         if value is None:
             return None
-        if isinstance(value, datetime):
-            result = value
-        elif isinstance(value, date):
-            return value
-        elif isinstance(value, str) and _DATE.fullmatch(value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                self.add(path, f"{value!r} is not a valid date")
-                return None
-        elif isinstance(value, str):
-            try:
-                result = datetime.fromisoformat(value)
-            except ValueError:
-                self.add(path, f"{value!r} is not a date (2026-01-01) or date-time (2026-01-01T06:00:00Z)")
-                return None
-        else:
+        if not isinstance(value, (str, date)):
             self.add(path, f"must be a date such as 2026-01-01, not {_type_word(value)}")
             return None
-        if result.tzinfo is None:
-            self.add(path, f"{value!s} has no timezone; add one (2026-01-01T06:00:00Z) or give a date only")
-            return None
+        result, why = read_date(value)
+        if why is not None:
+            self.add(path, why)
         return result
 
     def json_values(self, value: Any, path: str, depth: int = 0) -> bool:
@@ -328,7 +318,7 @@ class _Parser:
             for i, item in enumerate(value):
                 self.templated_strings(item, f"{path}[{i}]")
 
-    def schema_problems(self, template: _Template, value: Any, path: str) -> None:
+    def schema_problems(self, template: CatalogEntry, value: Any, path: str) -> None:
         fast = template.fast_check
         if fast is not None and fast(value):
             return
@@ -387,9 +377,8 @@ class _Parser:
         if not isinstance(data, Mapping):
             self.add("", f"a spec must be an object (key: value pairs), not {_type_word(data)}")
             return None
-        if not self.trusted:
-            self.unknown_keys(data, SPEC_KEYS, "")
-            self.size_limit(data)
+        self.unknown_keys(data, SPEC_KEYS, "")
+        self.size_limit(data)
         version = data.get("version")
         if version is None:
             self.add("version", f"is required (use {SPEC_VERSION})")
@@ -397,17 +386,17 @@ class _Parser:
             self.add(
                 "version", f"unsupported spec version {version!r}; this provider reads version {SPEC_VERSION}"
             )
-        namespace = self.slug(data.get("namespace"), "namespace", SLUG, "namespace", 64)
-        name = self.slug(data.get("name"), "name", SLUG, "name", 64)
+        namespace = self.slug(data.get("namespace"), "namespace", SLUG, "namespace", MAX_NAME)
+        name = self.slug(data.get("name"), "name", SLUG, "name", MAX_NAME)
         self.namespace = namespace
         if namespace and name:
             self.spec_id = f"{namespace}.{name}"
-        description = self.text(data.get("description"), "description", 5000)
+        description = self.text(data.get("description"), "description", MAX_DESCRIPTION)
         if description is not None and description.rstrip().endswith(".md"):
             # Airflow reads a doc_md ending in ".md" as a FILE path on the DAG processor
             self.add("description", "must not end with '.md' (Airflow would read it as a file name)")
             description = None
-        owner = self.text(data.get("owner"), "owner", 200)
+        owner = self.text(data.get("owner"), "owner", MAX_OWNER)
         tags = self.tags(data.get("tags"))
         paused = self.boolean(data.get("paused"), "paused", False)
         catchup = self.boolean(data.get("catchup"), "catchup", False)
@@ -416,8 +405,7 @@ class _Parser:
         end_date = self.date_value(data.get("end_date"), "end_date")
         max_active_runs = 1
         if data.get("max_active_runs") is not None:
-            high = 1000 if self.trusted else self.policy.max_active_runs
-            value = self.integer(data["max_active_runs"], "max_active_runs", 1, high)
+            value = self.integer(data["max_active_runs"], "max_active_runs", 1, self.policy.max_active_runs)
             max_active_runs = value if value is not None else 1
         dagrun_timeout = self.duration(data.get("dagrun_timeout"), "dagrun_timeout")
         params = self.params(data.get("params"), schedule)
@@ -429,12 +417,11 @@ class _Parser:
             # (Airflow 2.11 refuses any schedule, assets included, without a start_date)
             if start_date is None and data.get("start_date") is None:
                 self.add("start_date", "is required for a scheduled spec (e.g. 2026-01-01)")
-            if not self.trusted:
-                self.interval_limit(schedule)
+            self.interval_limit(schedule)
         if (
             start_date is not None
             and end_date is not None
-            and _comparable(end_date) < _comparable(start_date)
+            and utc_instant(end_date) < utc_instant(start_date)
         ):
             self.add("end_date", "must not be before start_date")
 
@@ -499,7 +486,7 @@ class _Parser:
             return ()
         out: list[str] = []
         for i, tag in enumerate(value):
-            text = self.text(tag, f"tags[{i}]", 100, required=True)
+            text = self.text(tag, f"tags[{i}]", MAX_TAG_LENGTH, required=True)
             if text is None:
                 continue
             if not text.strip():
@@ -516,7 +503,7 @@ class _Parser:
         params = self.mapping(value, "params")
         if params is None:
             return freeze({})
-        if not self.trusted and len(params) > self.policy.max_params:
+        if len(params) > self.policy.max_params:
             self.add("params", f"at most {self.policy.max_params} params are allowed, not {len(params)}")
             return freeze({})
         out: dict[str, Any] = {}
@@ -532,9 +519,7 @@ class _Parser:
             schema_map = self.mapping(schema, path)
             if schema_map is None:
                 continue
-            if not self.trusted and not (
-                self.json_values(schema_map, path) and self.param_schema(schema_map, path)
-            ):
+            if not (self.json_values(schema_map, path) and self.param_schema(schema_map, path)):
                 continue
             if (
                 "default" not in schema_map
@@ -563,7 +548,7 @@ class _Parser:
                     f"use one of: {', '.join(PARAM_TYPES)}",
                 )
         if "description" in schema:
-            self.text(schema["description"], f"{path}.description", 1000)
+            self.text(schema["description"], f"{path}.description", MAX_PARAM_DESCRIPTION)
         self.patterns(schema, path)
         if len(self.problems) > before:
             return False
@@ -611,8 +596,7 @@ class _Parser:
         defaults = self.mapping(value, "defaults")
         if defaults is None:
             return Defaults()
-        if not self.trusted:
-            self.unknown_keys(defaults, DEFAULTS_KEYS, "defaults")
+        self.unknown_keys(defaults, DEFAULTS_KEYS, "defaults")
         kwargs: dict[str, Any] = {}
         if defaults.get("retries") is not None:
             kwargs["retries"] = self.retries(defaults["retries"], "defaults.retries")
@@ -628,8 +612,7 @@ class _Parser:
         return Defaults(**kwargs)
 
     def retries(self, value: Any, path: str) -> int | None:
-        high = 100 if self.trusted else self.policy.max_retries
-        return self.integer(value, path, 0, high)
+        return self.integer(value, path, 0, self.policy.max_retries)
 
     def notify(self, value: Any) -> Notify:
         if value is None:
@@ -637,8 +620,7 @@ class _Parser:
         notify = self.mapping(value, "notify")
         if notify is None:
             return Notify()
-        if not self.trusted:
-            self.unknown_keys(notify, NOTIFY_KEYS, "notify")
+        self.unknown_keys(notify, NOTIFY_KEYS, "notify")
         out: dict[str, tuple[NotifierSpec, ...]] = {}
         for event in NOTIFY_KEYS:
             items = notify.get(event)
@@ -663,8 +645,7 @@ class _Parser:
         item = self.mapping(value, path)
         if item is None:
             return None
-        if not self.trusted:
-            self.unknown_keys(item, NOTIFIER_KEYS, path)
+        self.unknown_keys(item, NOTIFIER_KEYS, path)
         name = self.text(item.get("template"), f"{path}.template", 100, required=True)
         with_ = item.get("with")
         if with_ is None:
@@ -673,30 +654,29 @@ class _Parser:
             return None
         if name is None:
             return None
-        if not self.trusted:
-            template = self.registry.get_notifier(name)
-            if template is None:
-                names = self.registry.notifier_names()
-                self.add(
-                    f"{path}.template",
-                    f"unknown notification template {name!r}{did_you_mean(name, names)}; "
-                    f"available: {', '.join(self.registry.allowed_names(self.namespace, notifiers=True))}",
-                )
-                return None
-            reason = self.template_refusal(name)
-            if reason:
-                self.add(f"{path}.template", reason)
-                return None
-            self.template_with(template, with_, f"{path}.with")
+        template = self.catalog.get_notifier(name)
+        if template is None:
+            names = self.catalog.notifier_names()
+            self.add(
+                f"{path}.template",
+                f"unknown notification template {name!r}{did_you_mean(name, names)}; "
+                f"available: {', '.join(self.catalog.allowed_names(self.namespace, notifiers=True))}",
+            )
+            return None
+        reason = self.template_refusal(name)
+        if reason:
+            self.add(f"{path}.template", reason)
+            return None
+        self.template_with(template, with_, f"{path}.with")
         return NotifierSpec(template=name, with_=freeze(with_))
 
     def template_refusal(self, name: str) -> str | None:
-        reason = self.registry.why_not_allowed(name, self.namespace)
+        reason = self.catalog.why_not_allowed(name, self.namespace)
         if reason is None and not self.policy.allows_template(name, self.namespace):
             reason = f"the template {name!r} is not allowed in namespace {self.namespace!r}"
         return reason
 
-    def template_with(self, template: _Template, with_: Mapping[str, Any], path: str) -> None:
+    def template_with(self, template: CatalogEntry, with_: Mapping[str, Any], path: str) -> None:
         before = len(self.problems)
         clean = _clean(with_)
         if not clean and not self.json_values(with_, path):
@@ -718,7 +698,7 @@ class _Parser:
         if not value:
             self.add("tasks", "must list at least one task")
             return None
-        if not self.trusted and len(value) > self.policy.max_tasks:
+        if len(value) > self.policy.max_tasks:
             self.add(
                 "tasks", f"at most {self.policy.max_tasks} tasks are allowed in one spec, not {len(value)}"
             )
@@ -824,9 +804,8 @@ class _Parser:
         if item is None:
             return None, (), None
         before = len(self.problems)
-        if not self.trusted:
-            self.unknown_keys(item, TASK_KEYS, path)
-        task_id = self.slug(item.get("id"), f"{path}.id", TASK_ID, "task id", 100)
+        self.unknown_keys(item, TASK_KEYS, path)
+        task_id = self.slug(item.get("id"), f"{path}.id", TASK_ID, "task id", MAX_TASK_ID)
         name = self.text(item.get("template"), f"{path}.template", 100, required=True)
         with_ = item.get("with")
         if with_ is None:
@@ -853,13 +832,13 @@ class _Parser:
                 "a teardown task always runs once its setup tasks are done (trigger rule "
                 "all_done_setup_success); remove trigger_rule",
             )
-        if name is not None and with_ok and not self.trusted:
-            template = self.registry.get(name)
+        if name is not None and with_ok:
+            template = self.catalog.get(name)
             if template is None:
-                names = self.registry.allowed_names(self.namespace)
+                names = self.catalog.allowed_names(self.namespace)
                 self.add(
                     f"{path}.template",
-                    f"unknown task template {name!r}{did_you_mean(name, self.registry.names())}; "
+                    f"unknown task template {name!r}{did_you_mean(name, self.catalog.names())}; "
                     f"available: {', '.join(names)}",
                 )
             else:
@@ -868,7 +847,7 @@ class _Parser:
                     self.add(f"{path}.template", reason)
                 else:
                     self.template_with(template, with_, f"{path}.with")
-                    for field_name in getattr(template, "task_refs", ()):
+                    for field_name in template.task_refs:
                         ref = with_.get(field_name)
                         if isinstance(ref, str):
                             self.task_refs.append((f"{path}.with.{field_name}", task_id, ref))
@@ -938,6 +917,7 @@ def _clean(value: Any, depth: int = 0) -> bool:
 @functools.lru_cache(maxsize=2048)
 def _check_param_schema(schema_json: str) -> tuple[str, str] | None:
     """Check a param's schema (and its default) with jsonschema; cached by the schema's JSON text."""
+    # jsonschema is imported by the first spec with params, not at spec import (the loader never needs it)
     from jsonschema import Draft202012Validator, FormatChecker
     from jsonschema.exceptions import SchemaError
 
@@ -967,18 +947,3 @@ def _json_type_words(kind: Any) -> str:
     if isinstance(kind, list):
         return " or ".join(words.get(str(k), str(k)) for k in kind)
     return words.get(kind, str(kind))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _comparable(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)

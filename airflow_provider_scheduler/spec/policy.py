@@ -28,6 +28,7 @@ class GovernancePolicy:
     :param max_retries: the highest ``retries`` a spec may ask for.
     :param allowed_templates: per-namespace allow-list of task and notification template names;
         the key ``"*"`` applies to namespaces not listed. ``None`` allows every enabled template.
+        This is where ``[schedule_specs] allowed_templates`` is read and enforced (parser and factory).
     """
 
     max_tasks: int = 50
@@ -43,9 +44,19 @@ class GovernancePolicy:
             frozen = {str(k): frozenset(v) for k, v in self.allowed_templates.items()}
             object.__setattr__(self, "allowed_templates", frozen)
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # every field; allowed_templates (a dict) as sorted pairs
         allowed = None if self.allowed_templates is None else tuple(sorted(self.allowed_templates.items()))
-        return hash((self.max_tasks, self.min_interval, self.max_params, self.max_spec_bytes, allowed))
+        return hash(
+            (
+                self.max_tasks,
+                self.min_interval,
+                self.max_params,
+                self.max_spec_bytes,
+                self.max_active_runs,
+                self.max_retries,
+                allowed,
+            )
+        )
 
     def allows_template(self, name: str, namespace: str | None) -> bool:
         """Whether the per-namespace allow-list lets ``namespace`` use template ``name``."""

@@ -1,4 +1,4 @@
-"""The ``schedule`` of a spec: parsing, validation, and mapping to Airflow's ``schedule=`` argument.
+"""The ``schedule`` of a spec: parsing, validation and the canonical JSON form (pure data).
 
 Forms (see the README's spec reference):
 
@@ -10,8 +10,7 @@ Forms (see the README's spec reference):
 * ``{every: "PT4H", anchor: "2026-01-01T00:30:00Z"}`` - a fixed interval, optionally counted from an anchor.
 * ``{assets: ["s3://bucket/key", ...], mode: all|any}`` - data-aware: runs when the assets are updated.
 
-Cron-based forms become *trigger* timetables on every Airflow version (a run fires at the cron time,
-like POSIX cron), so the same spec behaves the same on 2.11 and 3.x.
+``airflow_provider_scheduler.factory.timetables`` turns them into Airflow timetables.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from airflow_provider_scheduler.spec.dates import read_aware_datetime
 from airflow_provider_scheduler.spec.durations import DurationError, format_duration, parse_duration
-from airflow_provider_scheduler.spec.errors import Problem, SpecError, join_path
+from airflow_provider_scheduler.spec.errors import Problem, join_path
 
 #: Cron presets accepted in ``schedule`` (same expansions as Airflow's).
 CRON_PRESETS: dict[str, str] = {
@@ -36,11 +36,12 @@ CRON_PRESETS: dict[str, str] = {
     "@quarterly": "0 0 1 */3 *",
     "@yearly": "0 0 1 1 *",
 }
-_PRESET_ALIASES = {"@annually": "@yearly", "@midnight": "@daily"}
+PRESET_ALIASES = {"@annually": "@yearly", "@midnight": "@daily"}
 _TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
-_ASSET_URI = re.compile(r"[a-z][a-z0-9+.\-]*://\S+")
-_MAX_CRONS = 24
-_MAX_ASSETS = 50
+ASSET_URI = re.compile(r"[a-z][a-z0-9+.\-]*://\S+")
+MAX_CRONS = 24
+MAX_ASSETS = 50
+MAX_ASSET_URI = 1500
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,35 +118,10 @@ def _take(it: Any, horizon: datetime):
 
 
 def _parse_aware_datetime(value: Any, path: str, problems: list[Problem]) -> datetime | None:
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, str):
-        try:
-            result = datetime.fromisoformat(value)
-        except ValueError:
-            problems.append(
-                Problem(path, f"{value!r} is not a date-time; use ISO-8601 such as 2026-01-01T06:00:00Z")
-            )
-            return None
-    else:
-        problems.append(Problem(path, "must be an ISO-8601 date-time string such as 2026-01-01T06:00:00Z"))
-        return None
-    if result.tzinfo is None:
-        problems.append(Problem(path, f"{value!s} has no timezone; add one, e.g. 2026-01-01T06:00:00Z"))
-        return None
+    result, why = read_aware_datetime(value)
+    if why is not None:
+        problems.append(Problem(path, why))
     return result
-
-
-def _airflow_import(name: str, *modules: str) -> Any:
-    """Import ``name`` from the first module that has it (newest location first)."""
-    import importlib
-
-    for module in modules:
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-    return None
 
 
 class Schedule:
@@ -155,10 +131,6 @@ class Schedule:
 
     def to_json(self) -> Any:
         """Return the canonical JSON form, which :func:`parse_schedule` accepts back unchanged."""
-        raise NotImplementedError
-
-    def to_airflow(self) -> Any:
-        """Return the value for ``DAG(schedule=...)`` on the running Airflow (3.x or 2.11)."""
         raise NotImplementedError
 
     def min_interval(self) -> timedelta | None:
@@ -180,9 +152,6 @@ class ManualSchedule(Schedule):
     def to_json(self) -> None:
         return None
 
-    def to_airflow(self) -> None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class OnceSchedule(Schedule):
@@ -191,9 +160,6 @@ class OnceSchedule(Schedule):
     kind: ClassVar[str] = "once"
 
     def to_json(self) -> str:
-        return "@once"
-
-    def to_airflow(self) -> str:
         return "@once"
 
 
@@ -219,10 +185,6 @@ class CronSchedule(Schedule):
             return self.cron
         return {"cron": self.cron, "timezone": self.tz}
 
-    def to_airflow(self) -> Any:
-        cls = _airflow_import("CronTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
-        return cls(self.expression, timezone=self.tz)
-
     def min_interval(self) -> timedelta:
         return cron_min_gap((self.expression,), self.tz)
 
@@ -241,31 +203,6 @@ class MultiCronSchedule(Schedule):
 
     def to_json(self) -> dict[str, Any]:
         return {"crons": list(self.crons), "timezone": self.tz}
-
-    def to_airflow(self) -> Any:
-        expressions = [CRON_PRESETS.get(c, c) for c in self.crons]
-        cls = _airflow_import("MultipleCronTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
-        if cls is not None:
-            return cls(*expressions, timezone=self.tz)
-        # Airflow 2.11 has no MultipleCronTriggerTimetable. When the expressions differ in one field
-        # only, one cron with that field comma-joined fires at exactly the union of their times.
-        merged = merge_crons(expressions)
-        if merged is None:
-            from airflow import __version__ as airflow_version
-
-            raise SpecError(
-                [
-                    Problem(
-                        "schedule.crons",
-                        "several cron expressions that differ in more than one field need Airflow 3 "
-                        f"(MultipleCronTriggerTimetable), and this is Airflow {airflow_version}; use crons "
-                        "that differ in one field only (e.g. '0 6 * * *' and '0 18 * * *') or one cron "
-                        "expression",
-                    )
-                ]
-            )
-        cron_cls = _airflow_import("CronTriggerTimetable", "airflow.timetables.trigger")
-        return cron_cls(merged, timezone=self.tz)
 
     def min_interval(self) -> timedelta:
         return cron_min_gap(tuple(CRON_PRESETS.get(c, c) for c in self.crons), self.tz)
@@ -306,10 +243,6 @@ class EverySchedule(Schedule):
             out["anchor"] = self.anchor.isoformat()
         return out
 
-    def to_airflow(self) -> Any:
-        cls = _airflow_import("DeltaTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
-        return cls(self.every)
-
     def min_interval(self) -> timedelta:
         return self.every
 
@@ -337,12 +270,6 @@ class AssetSchedule(Schedule):
             out["mode"] = self.mode
         return out
 
-    def to_airflow(self) -> Any:
-        from airflow.providers.common.compat.sdk import Asset, AssetAll, AssetAny
-
-        objects = [Asset(uri) for uri in self.assets]
-        return AssetAny(*objects) if self.mode == "any" else AssetAll(*objects)
-
 
 _SCHEDULE_KEYS = {
     "cron": ("cron", "timezone"),
@@ -358,7 +285,7 @@ def _check_cron_text(value: Any, path: str, problems: list[Problem]) -> str | No
         problems.append(Problem(path, "must be a cron expression string such as '0 6 * * 1-5' or '@daily'"))
         return None
     value = value.strip()
-    value = _PRESET_ALIASES.get(value, value)
+    value = PRESET_ALIASES.get(value, value)
     if value.startswith("@"):
         if value in CRON_PRESETS:
             return value
@@ -407,7 +334,7 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
     if value is None:
         return ManualSchedule()
     if isinstance(value, str):
-        stripped = _PRESET_ALIASES.get(value.strip(), value.strip())
+        stripped = PRESET_ALIASES.get(value.strip(), value.strip())
         if stripped == "@once":
             return OnceSchedule()
         cron = _check_cron_text(value, path, problems)
@@ -455,8 +382,8 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
         if not isinstance(crons_value, list) or not crons_value:
             problems.append(Problem(f"{path}.crons", "must be a non-empty list of cron expressions"))
             ok = False
-        elif len(crons_value) > _MAX_CRONS:
-            problems.append(Problem(f"{path}.crons", f"at most {_MAX_CRONS} cron expressions are allowed"))
+        elif len(crons_value) > MAX_CRONS:
+            problems.append(Problem(f"{path}.crons", f"at most {MAX_CRONS} cron expressions are allowed"))
             ok = False
         else:
             for i, item in enumerate(crons_value):
@@ -496,13 +423,13 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
     if not isinstance(assets_value, list) or not assets_value:
         problems.append(Problem(f"{path}.assets", "must be a non-empty list of asset URIs"))
         ok = False
-    elif len(assets_value) > _MAX_ASSETS:
-        problems.append(Problem(f"{path}.assets", f"at most {_MAX_ASSETS} assets are allowed"))
+    elif len(assets_value) > MAX_ASSETS:
+        problems.append(Problem(f"{path}.assets", f"at most {MAX_ASSETS} assets are allowed"))
         ok = False
     else:
         for i, uri in enumerate(assets_value):
             item_path = f"{path}.assets[{i}]"
-            if not isinstance(uri, str) or not _ASSET_URI.fullmatch(uri) or len(uri) > 1500:
+            if not isinstance(uri, str) or not ASSET_URI.fullmatch(uri) or len(uri) > MAX_ASSET_URI:
                 problems.append(
                     Problem(
                         item_path, "must be an asset URI such as 's3://bucket/key' (scheme://..., no spaces)"

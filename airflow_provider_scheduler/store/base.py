@@ -181,7 +181,7 @@ class ScheduleStore(abc.ABC):
 
         if isinstance(spec, ScheduleSpec):
             return spec
-        return parse_spec(spec, registry=self.registry, policy=self.policy)
+        return parse_spec(spec, catalog=self.registry, policy=self.policy)
 
     def validate_batch(self, specs: Iterable[SpecInput]) -> builtins.list[ScheduleSpec]:
         """Validate a batch: all valid and no id twice, else :class:`SpecBatchError` with every error."""

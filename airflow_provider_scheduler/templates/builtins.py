@@ -12,18 +12,18 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
+from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
 from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DAG_RUN_STATES = ["queued", "running", "success", "failed"]
-_TASK_ID_PATTERN = r"^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$"
-_TASK_ID = re.compile(_TASK_ID_PATTERN)
+_TASK_ID_PATTERN = json_pattern(TASK_ID)
 _DAG_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,250}$", "description": "Target dag_id."}
 _RELATIVE_PATH = {
     "type": "string",
@@ -33,7 +33,7 @@ _RELATIVE_PATH = {
 }
 _DURATION = {
     "type": "string",
-    "pattern": r"^P(?!$)(\d+W|(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$",
+    "pattern": DURATION_PATTERN,
     "description": "ISO-8601 duration, e.g. PT30M.",
 }
 
@@ -58,7 +58,6 @@ class TemplateSettings:
 
     :param enabled_templates: opt-in templates to enable (``bash``, ``python``).
     :param disabled_templates: templates to disable everywhere.
-    :param allowed_templates: per-namespace allow-list (``"*"`` = other namespaces); None = all.
     :param python_callables: dotted paths (``package.module.function``) the ``python`` template may run.
     :param http_connections: connection ids ``http_request`` may call.
     :param webhook_connections: connection ids the ``webhook`` notification may POST to.
@@ -70,7 +69,6 @@ class TemplateSettings:
 
     enabled_templates: tuple[str, ...] = ()
     disabled_templates: tuple[str, ...] = ()
-    allowed_templates: Mapping[str, tuple[str, ...]] | None = None
     python_callables: tuple[str, ...] = ()
     http_connections: tuple[str, ...] = ()
     webhook_connections: tuple[str, ...] = ()
@@ -80,8 +78,6 @@ class TemplateSettings:
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> TemplateSettings:
         """Build settings from config-style strings (comma-separated lists; empty = default)."""
-        from airflow_provider_scheduler.spec.policy import GovernancePolicy
-
         kwargs: dict[str, Any] = {}
         for key in (
             "enabled_templates",
@@ -94,10 +90,6 @@ class TemplateSettings:
             raw = (options.get(key) or "").strip()
             if raw:
                 kwargs[key] = _csv(raw)
-        raw = (options.get("allowed_templates") or "").strip()
-        if raw:
-            policy = GovernancePolicy.from_options({"allowed_templates": raw})
-            kwargs["allowed_templates"] = {k: tuple(v) for k, v in (policy.allowed_templates or {}).items()}
         raw = (options.get("dag_targets") or "").strip()
         if raw:
             try:
@@ -122,7 +114,6 @@ class TemplateSettings:
         keys = (
             "enabled_templates",
             "disabled_templates",
-            "allowed_templates",
             "python_callables",
             "http_connections",
             "webhook_connections",
@@ -146,8 +137,6 @@ def _import_first(name: str, *modules: str) -> Any:
 def _seconds(duration: str | None) -> float | None:
     if duration is None:
         return None
-    from airflow_provider_scheduler.spec.durations import parse_duration
-
     return parse_duration(duration).total_seconds()
 
 
@@ -255,7 +244,7 @@ def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: An
     run_id = with_.get("run_id")
     if with_.get("run_of_task"):
         ref = with_["run_of_task"]
-        if not _TASK_ID.fullmatch(ref):  # re-checked: only a strict slug goes into the expression
+        if not TASK_ID.fullmatch(ref):  # re-checked: only a strict slug goes into the expression
             raise ValueError(f"run_of_task {ref!r} is not a task id")
         # the run the upstream trigger_remote_dag task started (it pushes the run id to XCom)
         run_id = f"{{{{ ti.xcom_pull(task_ids='{ref}', key='run_id') }}}}"

@@ -1,4 +1,4 @@
-"""Registry of task and notification templates, with per-deployment enablement and namespace allow-lists.
+"""Registry of task and notification templates (the spec parser's catalog), with per-deployment enablement.
 
 A *task template* is a name, a JSON Schema for the ``with`` arguments a spec passes, and a builder that
 returns the operator. A spec can only name a template; the registry decides what exists and what is
@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.spec.catalog import CatalogEntry, CheckFn
+from airflow_provider_scheduler.spec.model import thaw
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping
+
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "airflow_provider_scheduler.templates"
 
-#: ``check(with_, namespace) -> [(sub_path, message), ...]``: rules a JSON Schema cannot express
-#: (e.g. connection allow-lists). ``sub_path`` is relative to ``with`` (``"conn_id"``).
-CheckFn = Callable[[Mapping[str, Any], "str | None"], list[tuple[str, str]]]
 
-
-class _Template:
-    kind = "template"
+class _Template(CatalogEntry):
+    """A catalog entry with a builder (what the factory calls) and an enablement default."""
 
     def __init__(
         self,
@@ -36,35 +39,11 @@ class _Template:
         check: CheckFn | None = None,
         task_refs: tuple[str, ...] = (),
     ) -> None:
-        self.name = name
-        self.task_refs = task_refs
-        self.description = description
-        self.with_schema = dict(with_schema)
+        super().__init__(
+            name, description=description, with_schema=with_schema, check=check, task_refs=task_refs
+        )
         self.builder = builder
         self.enabled_by_default = enabled_by_default
-        self.check = check
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
-
-    @functools.cached_property
-    def validator(self) -> Any:
-        """A compiled ``jsonschema`` Draft 2020-12 validator for ``with`` (built on first use)."""
-        from jsonschema import Draft202012Validator
-
-        Draft202012Validator.check_schema(self.with_schema)
-        return Draft202012Validator(self.with_schema)
-
-    @functools.cached_property
-    def fast_check(self) -> Any:
-        """A conservative fast validity check of ``with`` (None when the schema is not simple enough)."""
-        from airflow_provider_scheduler.spec.fastcheck import compile_fast_check
-
-        return compile_fast_check(self.with_schema)
-
-    def extra_problems(self, with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
-        """Problems the template's ``check`` function finds (beyond the JSON Schema)."""
-        return list(self.check(with_, namespace)) if self.check else []
 
 
 class TaskTemplate(_Template):
@@ -91,8 +70,6 @@ class TaskTemplate(_Template):
         :param operator_kwargs: already-resolved BaseOperator arguments (retries, retry_delay,
             execution_timeout, trigger_rule, ...).
         """
-        from airflow_provider_scheduler.spec.model import thaw
-
         return self.builder(task_id=task_id, with_=thaw(with_), **operator_kwargs)
 
 
@@ -107,18 +84,19 @@ class NotificationTemplate(_Template):
 
     def build(self, with_: Mapping[str, Any], *, event: str, spec: Any = None) -> Any:
         """Create the callback for one notification."""
-        from airflow_provider_scheduler.spec.model import thaw
-
         return self.builder(with_=thaw(with_), event=event, spec=spec)
 
 
 class TemplateRegistry:
     """Named task and notification templates, which of them are enabled, and who may use them.
 
+    Implements :class:`~airflow_provider_scheduler.spec.catalog.TemplateCatalog` for ``parse_spec``.
+
     :param templates: task and notification templates to register.
     :param enabled: names of opt-in templates (``enabled_by_default=False``) an admin enabled.
     :param disabled: names of templates an admin disabled.
     :param namespace_allow: per-namespace allow-list (``"*"`` = every other namespace); None = all.
+        The ``[schedule_specs] allowed_templates`` option is the governance policy's, not this one.
     """
 
     def __init__(
@@ -242,9 +220,10 @@ def default_registry() -> TemplateRegistry:
     """Built-ins + entry point group ``airflow_provider_scheduler.templates`` + admin config (cached).
 
     Reads ``[schedule_specs]`` options: ``enabled_templates``, ``disabled_templates``,
-    ``allowed_templates``, ``python_callables``, ``http_connections``, ``webhook_connections``,
+    ``python_callables``, ``http_connections``, ``webhook_connections``,
     ``remote_connections``. Call ``default_registry.cache_clear()`` after changing them in-process.
     """
+    # builtins imports this module for TaskTemplate, so it is imported here, when the registry is built
     from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
 
     settings = TemplateSettings.from_airflow_config()
@@ -252,7 +231,6 @@ def default_registry() -> TemplateRegistry:
         builtin_templates(settings),
         enabled=settings.enabled_templates,
         disabled=settings.disabled_templates,
-        namespace_allow=settings.allowed_templates,
     )
     load_entry_points(registry)
     for template in _EXTRA:
@@ -282,3 +260,10 @@ def load_entry_points(registry: TemplateRegistry) -> None:
                 raise TypeError(f"unsupported object {type(obj).__name__}")
         except Exception:
             log.exception("Could not load schedule-spec templates from entry point %s", ep.name)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_catalog(registry: TemplateRegistry) -> TemplateCatalog:
+        """mypy checks that a registry is a catalog ``parse_spec`` accepts."""
+        return registry

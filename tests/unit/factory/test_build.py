@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from airflow_provider_scheduler.factory import SpecBuildError, build_dag
-from airflow_provider_scheduler.spec import parse_spec
+from airflow_provider_scheduler.factory.timetables import airflow_schedule
+from airflow_provider_scheduler.spec import GovernancePolicy, parse_spec
 from airflow_provider_scheduler.spec.schedule import CronSchedule
 from airflow_provider_scheduler.templates.builtins import builtin_templates
 from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate, TemplateRegistry
@@ -97,9 +98,9 @@ class TestBuildDag:
 
         assert dag.dag_id == "analytics.daily-orders"
         assert type(dag.timetable).__name__ == "CronTriggerTimetable"
-        assert dag.timetable == CronSchedule("0 6 * * 1-5", "Europe/Berlin").to_airflow()
-        assert dag.timetable != CronSchedule("0 6 * * 1-5", "UTC").to_airflow()
-        assert dag.timetable != CronSchedule("0 7 * * 1-5", "Europe/Berlin").to_airflow()
+        assert dag.timetable == airflow_schedule(CronSchedule("0 6 * * 1-5", "Europe/Berlin"))
+        assert dag.timetable != airflow_schedule(CronSchedule("0 6 * * 1-5", "UTC"))
+        assert dag.timetable != airflow_schedule(CronSchedule("0 7 * * 1-5", "Europe/Berlin"))
         assert dag.start_date == datetime(2026, 1, 1, tzinfo=berlin)
         assert dag.timezone.name == "Europe/Berlin"
         assert dag.end_date == datetime(2027, 1, 1, tzinfo=berlin)
@@ -173,6 +174,25 @@ class TestBuildDag:
             SpecBuildError, match=r"^tasks\[0\] \(create-env\): the task template 'empty' is disabled"
         ):
             build_dag(spec, registry)
+
+    def test_template_no_longer_allowed_by_policy_fails_with_path(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        build_dag(spec, registry, policy=GovernancePolicy())  # allowed as stored
+        policy = GovernancePolicy(allowed_templates={"analytics": ["record"]})
+        with pytest.raises(
+            SpecBuildError,
+            match=r"^tasks\[0\] \(create-env\): the template 'empty' is not allowed in namespace 'analytics'",
+        ):
+            build_dag(spec, registry, policy=policy)
+
+    def test_notification_no_longer_allowed_by_policy(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        names = {t.template for t in spec.tasks}
+        with pytest.raises(SpecBuildError) as err:
+            build_dag(spec, registry, policy=GovernancePolicy(allowed_templates={"analytics": sorted(names)}))
+        assert str(err.value) == (
+            "notify.on_failure[0].template: the template 'record' is not allowed in namespace 'analytics'"
+        )
 
     def test_builder_error_names_task_and_template(self, registry):
         def broken(*, task_id, with_, **kwargs):

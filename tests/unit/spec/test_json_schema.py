@@ -77,3 +77,59 @@ def test_example_specs_validate_against_the_schema(example_registry, policy):
             assert errors == [], f"{path.name}: {errors}"
             # and the authority agrees
             parse_spec(document, registry=example_registry, policy=policy)
+
+
+class TestOneSourceOfTruth:
+    """The published schema is built from the parser's own constants, so the two cannot drift."""
+
+    def test_limits_come_from_the_parser(self, schema):
+        from airflow_provider_scheduler.spec import parser
+        from airflow_provider_scheduler.spec.schedule import MAX_ASSETS, MAX_CRONS
+
+        props = schema["properties"]
+        assert props["tags"]["maxItems"] == parser.MAX_TAGS
+        assert props["tags"]["items"]["maxLength"] == parser.MAX_TAG_LENGTH
+        assert props["description"]["maxLength"] == parser.MAX_DESCRIPTION
+        assert props["owner"]["maxLength"] == parser.MAX_OWNER
+        notify = schema["$defs"]["notify"]["properties"]
+        assert list(notify) == list(parser.NOTIFY_KEYS)
+        assert {e["maxItems"] for e in notify.values()} == {parser.MAX_NOTIFIERS}
+        task = schema["$defs"]["task"]["properties"]
+        assert task["trigger_rule"]["enum"] == list(parser.TRIGGER_RULES)
+        assert task["role"]["enum"] == list(parser.ROLES)
+        assert list(schema["$defs"]["param"]["properties"]) == list(parser.PARAM_KEYS)
+        forms = {f.get("title"): f for f in schema["$defs"]["schedule"]["anyOf"]}
+        assert forms["Several cron times"]["properties"]["crons"]["maxItems"] == MAX_CRONS
+        assert forms["When assets are updated"]["properties"]["assets"]["maxItems"] == MAX_ASSETS
+
+    def test_limits_follow_a_patched_constant(self, monkeypatch, registry, policy):
+        from airflow_provider_scheduler.spec import json_schema
+
+        monkeypatch.setattr(json_schema, "MAX_TAGS", 3)
+        assert spec_json_schema(registry, policy)["properties"]["tags"]["maxItems"] == 3
+
+    @pytest.mark.parametrize(
+        ("value", "ok"),
+        [("a", True), ("team-a_1", True), ("-a", False), ("a-", False), ("A", False), ("a" * 64, True)],
+    )
+    def test_slug_pattern_matches_the_parser(self, schema, value, ok):
+        import re
+
+        from airflow_provider_scheduler.spec.parser import SLUG
+
+        assert bool(re.search(schema["properties"]["name"]["pattern"], value)) is ok
+        assert bool(SLUG.fullmatch(value)) is ok
+
+    def test_builtin_templates_use_the_spec_patterns(self, registry):
+        from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
+        from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
+
+        wait = registry.get("wait_for_dag_run").with_schema["properties"]
+        assert wait["timeout"]["pattern"] == DURATION_PATTERN
+        refs = [
+            p["pattern"]
+            for t in registry.templates()
+            for p in t.with_schema.get("properties", {}).values()
+            if isinstance(p, dict) and p.get("pattern") == json_pattern(TASK_ID)
+        ]
+        assert refs

@@ -17,6 +17,7 @@ from airflow_provider_scheduler.spec import (
     SpecError,
     parse_spec,
 )
+from airflow_provider_scheduler.spec.model import thaw
 
 ALLOWED_NAMES = (
     "params.*, ds, ds_nodash, logical_date, data_interval_start, data_interval_end, run_id, dag_run.conf"
@@ -92,8 +93,8 @@ class TestValidSpec:
     def test_from_canonical_reports_problems_like_parse(self, valid, registry, policy):
         canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
         canonical["tasks"][0]["depends_on"] = ["done"]
-        with pytest.raises(SpecError) as info:
-            ScheduleSpec.from_canonical(canonical)
+        with pytest.raises(SpecError) as info:  # not canonical any more: the full parser reports it
+            ScheduleSpec.from_canonical(canonical, catalog=registry, policy=policy)
         assert [(p.path, p.message) for p in info.value.problems] == [
             (
                 "tasks[0].depends_on",
@@ -103,8 +104,10 @@ class TestValidSpec:
         ]
 
     def test_from_canonical_accepts_non_canonical_documents(self, valid, registry, policy):
-        # not in canonical shape (keys missing): falls back to the trusted parser
-        assert ScheduleSpec.from_canonical(valid) == parse_spec(valid, registry=registry, policy=policy)
+        # not in canonical shape (keys missing): goes through the full parser with the given catalog
+        assert ScheduleSpec.from_canonical(valid, catalog=registry, policy=policy) == parse_spec(
+            valid, registry=registry, policy=policy
+        )
 
     def test_from_canonical_skips_deep_checks(self, valid, registry, policy):
         canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
@@ -571,10 +574,10 @@ class TestJinja:
 
 
 class TestParams:
-    def test_becomes_airflow_params(self, valid, registry, policy):
-        params = parse_spec(valid, registry=registry, policy=policy).airflow_params()
-        assert params["region"].value == "eu"
-        assert params["region"].schema == {"type": "string", "enum": ["eu", "us"]}
+    def test_kept_as_json_schema(self, valid, registry, policy):
+        # tests/unit/factory/test_params.py: the factory turns them into Airflow Param objects
+        params = parse_spec(valid, registry=registry, policy=policy).params
+        assert thaw(params["region"]) == {"type": "string", "enum": ["eu", "us"], "default": "eu"}
 
     def test_default_must_match_schema(self, valid, registry):
         valid["params"]["region"]["default"] = "asia"
@@ -637,8 +640,7 @@ class TestParams:
         valid["schedule"] = None
         valid["params"]["day"] = {"type": "string"}
         spec = parse_spec(valid, registry=registry, policy=policy)
-        assert "default" not in spec.params["day"]
-        assert not spec.airflow_params()["day"].has_value
+        assert "default" not in spec.params["day"]  # factory/test_params.py: no value until triggered
 
     def test_too_many_params(self, valid, registry):
         valid["params"] = {f"p{i}": {"type": "integer", "default": i} for i in range(4)}

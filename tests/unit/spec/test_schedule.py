@@ -14,7 +14,6 @@ from airflow_provider_scheduler.spec import (
     ManualSchedule,
     MultiCronSchedule,
     OnceSchedule,
-    SpecError,
 )
 from airflow_provider_scheduler.spec.schedule import cron_min_gap, merge_crons, parse_schedule
 
@@ -233,68 +232,3 @@ class TestEveryAnchor:
         start = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
         assert schedule.align_start(start) == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
         assert schedule.align_start(None) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
-
-
-def _expression(timetable: Any) -> str:
-    # the task-SDK timetable (3.x) has .expression; core's (2.11) has .summary
-    return getattr(timetable, "expression", None) or timetable.summary
-
-
-class TestToAirflow:
-    @pytest.mark.parametrize(
-        "schedule",
-        [
-            ManualSchedule(),
-            OnceSchedule(),
-            CronSchedule("0 6 * * 1-5", "Europe/Berlin"),
-            MultiCronSchedule(("0 6 * * *", "0 18 * * *"), "UTC"),
-            EverySchedule(timedelta(hours=4)),
-            AssetSchedule(("s3://bucket/a", "s3://bucket/b"), "any"),
-        ],
-    )
-    def test_dag_accepts_it(self, schedule):
-        from airflow.providers.common.compat.sdk import DAG
-
-        dag = DAG(
-            dag_id="spec_schedule_test",
-            schedule=schedule.to_airflow(),
-            start_date=datetime(2026, 1, 1, tzinfo=UTC),
-        )
-        assert dag.timetable is not None
-
-    def test_manual_and_once(self):
-        assert ManualSchedule().to_airflow() is None
-        assert OnceSchedule().to_airflow() == "@once"
-
-    def test_cron_is_a_trigger_timetable(self):
-        timetable = CronSchedule("@daily", "Europe/Berlin").to_airflow()
-        assert type(timetable).__name__ == "CronTriggerTimetable"
-        assert _expression(timetable) == "0 0 * * *"
-
-    def test_every_is_a_delta_trigger_timetable(self):
-        timetable = EverySchedule(timedelta(hours=4)).to_airflow()
-        assert type(timetable).__name__ == "DeltaTriggerTimetable"
-
-    @pytest.mark.skipif(not AIRFLOW_3, reason="MultipleCronTriggerTimetable exists from Airflow 3.0 on")
-    def test_several_crons_on_airflow_3(self):
-        timetable = MultiCronSchedule(("0 6 * * *", "30 18 * * *"), "UTC").to_airflow()
-        assert type(timetable).__name__ == "MultipleCronTriggerTimetable"
-
-    @pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2.11 has no MultipleCronTriggerTimetable")
-    def test_several_crons_on_airflow_2(self):
-        merged = MultiCronSchedule(("0 6 * * *", "0 18 * * *"), "UTC").to_airflow()
-        assert type(merged).__name__ == "CronTriggerTimetable"
-        assert _expression(merged) == "0 6,18 * * *"
-        with pytest.raises(SpecError) as info:
-            MultiCronSchedule(("0 6 * * *", "30 18 * * *"), "UTC").to_airflow()
-        assert info.value.problems[0].path == "schedule.crons"
-        assert info.value.problems[0].message.startswith(
-            "several cron expressions that differ in more than one field need Airflow 3 "
-            "(MultipleCronTriggerTimetable), and this is Airflow 2.11"
-        )
-
-    def test_assets(self):
-        from airflow.providers.common.compat.sdk import AssetAll, AssetAny
-
-        assert isinstance(AssetSchedule(("s3://b/a", "s3://b/b")).to_airflow(), AssetAll)
-        assert isinstance(AssetSchedule(("s3://b/a",), "any").to_airflow(), AssetAny)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_scheduler.spec import GovernancePolicy, SpecError, parse_spec
+from airflow_provider_scheduler.spec import GovernancePolicy, SpecError, default_policy, parse_spec
 from airflow_provider_scheduler.templates import (
     NotificationTemplate,
     TaskTemplate,
@@ -161,7 +161,11 @@ class TestDefaultRegistry:
             register(CUSTOM)
             registry = default_registry()
             assert registry.is_allowed("python", "qa")
-            assert not registry.is_allowed("trigger_dag", "qa")
+            # allowed_templates is the governance policy's (parsed and enforced there, once)
+            assert registry.is_allowed("trigger_dag", "qa")
+            default_policy.cache_clear()
+            assert not default_policy().allows_template("trigger_dag", "qa")
+            assert default_policy().allows_template("python", "qa")
             assert registry.is_allowed("refresh_cache", "analytics")
             assert registry.get("http_request").with_schema["properties"]["conn_id"]["enum"] == [
                 "reports_api",
@@ -173,6 +177,7 @@ class TestDefaultRegistry:
 
             registry_module._EXTRA.clear()
             default_registry.cache_clear()
+            default_policy.cache_clear()
 
 
 def test_settings_from_options():

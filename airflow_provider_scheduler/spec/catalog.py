@@ -1,0 +1,123 @@
+"""What the parser needs to know about templates: the :class:`TemplateCatalog` protocol.
+
+The spec language names templates; it does not know how they become operators. A catalog answers, for
+a template name: does it exist (:class:`CatalogEntry`: its ``with`` JSON Schema, ``task_refs`` and
+extra checks), may a namespace use it (and why not), and which names to list in messages and in the
+published JSON Schema. ``airflow_provider_scheduler.templates.TemplateRegistry`` implements it.
+
+When ``parse_spec`` is given no catalog, :func:`default_catalog` loads the one an installed package
+declares in the entry point group ``airflow_provider_scheduler.catalog`` (this provider declares
+``airflow_provider_scheduler.templates:default_registry``), so this package imports nothing above it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_scheduler.spec.fastcheck import compile_fast_check
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+CATALOG_ENTRY_POINT_GROUP = "airflow_provider_scheduler.catalog"
+
+#: ``check(with_, namespace) -> [(sub_path, message), ...]``: rules a JSON Schema cannot express
+#: (e.g. connection allow-lists). ``sub_path`` is relative to ``with`` (``"conn_id"``).
+CheckFn = Callable[[Mapping[str, Any], "str | None"], list[tuple[str, str]]]
+
+
+class CatalogEntry:
+    """One template as the parser sees it: name, ``with`` schema, task references, extra checks.
+
+    :param name: the name specs use in ``template:``.
+    :param description: one line for docs and the published schema.
+    :param with_schema: JSON Schema (draft 2020-12) of the ``with`` object.
+    :param check: optional extra rules, see :data:`CheckFn`.
+    :param task_refs: names of ``with`` fields whose value is the id of another task of the same spec;
+        the parser checks that the task exists and is upstream.
+    """
+
+    kind = "template"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        with_schema: Mapping[str, Any] | None = None,
+        check: CheckFn | None = None,
+        task_refs: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.with_schema = dict(with_schema or {})
+        self.check = check
+        self.task_refs = task_refs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    @functools.cached_property
+    def validator(self) -> Any:
+        """A compiled ``jsonschema`` Draft 2020-12 validator for ``with`` (built on first use)."""
+        from jsonschema import Draft202012Validator  # jsonschema is not imported at spec import
+
+        Draft202012Validator.check_schema(self.with_schema)
+        return Draft202012Validator(self.with_schema)
+
+    @functools.cached_property
+    def fast_check(self) -> Callable[[Any], bool] | None:
+        """A conservative fast validity check of ``with`` (None when the schema is not simple enough)."""
+        return compile_fast_check(self.with_schema)
+
+    def extra_problems(self, with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        """Problems the entry's ``check`` function finds (beyond the JSON Schema)."""
+        return list(self.check(with_, namespace)) if self.check else []
+
+
+class TemplateCatalog(Protocol):
+    """The templates a spec may name, and who may use them (implemented by ``TemplateRegistry``)."""
+
+    def get(self, name: str) -> CatalogEntry | None:
+        """The task template with this name, or None."""
+
+    def get_notifier(self, name: str) -> CatalogEntry | None:
+        """The notification template with this name, or None."""
+
+    def names(self) -> Sequence[str]:
+        """Names of all task templates (for "did you mean")."""
+
+    def notifier_names(self) -> Sequence[str]:
+        """Names of all notification templates (for "did you mean")."""
+
+    def why_not_allowed(self, name: str, namespace: str | None = None) -> str | None:
+        """None when ``namespace`` may use the template ``name``, else the reason in plain words."""
+
+    def allowed_names(self, namespace: str | None = None, *, notifiers: bool = False) -> Sequence[str]:
+        """Names ``namespace`` may use (messages and the published JSON Schema)."""
+
+
+class NoCatalogError(LookupError):
+    """No catalog was passed and no installed package declares one."""
+
+
+@functools.lru_cache(maxsize=1)
+def default_catalog() -> TemplateCatalog:
+    """The catalog declared in the ``airflow_provider_scheduler.catalog`` entry point group (cached).
+
+    The entry point names a callable returning the catalog. Looked up only when a caller passes none;
+    every caller inside this provider passes one.
+
+    :raises NoCatalogError: no entry point is installed (re-install the provider).
+    """
+    from importlib.metadata import entry_points  # only when no catalog is passed
+
+    for ep in sorted(entry_points(group=CATALOG_ENTRY_POINT_GROUP), key=lambda e: e.name):
+        factory = ep.load()
+        return factory() if callable(factory) else factory
+    raise NoCatalogError(
+        f"no template catalog: pass catalog=... or install a package declaring the entry point group "
+        f"{CATALOG_ENTRY_POINT_GROUP!r} (airflow-provider-scheduler does; re-install it)"
+    )
