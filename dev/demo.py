@@ -2,13 +2,19 @@
 
 Run through ``dev/demo.sh`` (which prepares the virtualenv). The demo keeps its state in
 ``dev/.demo/`` (Airflow home, metadata DB, the embedded SQLite spec store), uses ``example_dags/`` as
-its dags folder, applies ``example_dags/specs/*.yaml`` to the store, and stops every component on
-Ctrl-C or SIGTERM.
+its dags folder, and stops every component on Ctrl-C or SIGTERM. A restart shows the state the demo
+stopped with: the Fernet and secret keys stay in the state folder (``local_airflow.kept_secrets``),
+and ``example_dags/specs/*.yaml`` are applied to the store on the first start and afterwards only when
+a file changed since the demo last applied it, never over later revisions (a pause, the ``finish``
+revision of a ``@once`` spec, a change made with the CLI).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -17,7 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from local_airflow import REPO_ROOT, VENV_BIN, AirflowServer, free_port
+from local_airflow import REPO_ROOT, VENV_BIN, AirflowServer, free_port, write_private
+
+#: In the state folder: the content hash of each example spec file as the demo last applied it.
+APPLIED_FILE = "applied-example-specs.json"
+_APPLIED_LINE = re.compile(r"^applied (\S+) as revision \d+$", re.MULTILINE)
+_UNCHANGED_LINE = re.compile(r"^unchanged (\S+) at revision \d+$", re.MULTILINE)
 
 DEMO_CONFIG = """\
 # Written by dev/demo.py at every start.
@@ -38,6 +49,43 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def specs_to_apply(home: Path, spec_files: list[Path]) -> list[Path]:
+    """The example spec files that are new or changed since the demo last applied them."""
+    try:
+        applied = json.loads((home / APPLIED_FILE).read_text())
+    except (OSError, ValueError):
+        applied = {}
+    return [path for path in spec_files if applied.get(path.name) != _digest(path)]
+
+
+def record_applied(home: Path, spec_files: list[Path]) -> None:
+    """Remember the content of ``spec_files`` as applied (merged with what was applied before)."""
+    try:
+        applied = json.loads((home / APPLIED_FILE).read_text())
+    except (OSError, ValueError):
+        applied = {}
+    applied.update({path.name: _digest(path) for path in spec_files})
+    write_private(home / APPLIED_FILE, json.dumps(applied, indent=2, sort_keys=True))
+
+
+def apply_summary(cli_stdout: str, files: list[Path]) -> str:
+    """One line instead of the CLI's full diff: which specs the apply wrote."""
+    if not files:
+        return "example specs unchanged since the demo last applied them"
+    ids = _APPLIED_LINE.findall(cli_stdout)
+    same = _UNCHANGED_LINE.findall(cli_stdout)
+    parts = []
+    if ids:
+        parts.append(f"applied {len(ids)} example spec{'s' if len(ids) != 1 else ''}: {', '.join(ids)}")
+    if same or not ids:
+        parts.append(f"unchanged: {', '.join(same) or ', '.join(p.name for p in files)}")
+    return "; ".join(parts)
+
+
 def main() -> int:
     home = Path(os.environ.get("DEMO_HOME", REPO_ROOT / "dev" / ".demo")).resolve()
     wanted = int(os.environ.get("DEMO_PORT", "8080"))
@@ -54,12 +102,17 @@ def main() -> int:
         store_uri=store_uri,
     )
     cli = str(VENV_BIN / "airflow-scheduler")
-    specs = sorted(str(p) for p in (REPO_ROOT / "example_dags" / "specs").glob("*.y*ml"))
-    applied = server.scheduler_cli("apply", "--author", "demo", *specs)
-    print(applied.stdout, end="")
-    if applied.returncode != 0:
-        print(applied.stderr, file=sys.stderr)
-        return 1
+    specs = sorted((REPO_ROOT / "example_dags" / "specs").glob("*.y*ml"))
+    changed = specs_to_apply(home, specs)
+    stdout = ""
+    if changed:
+        applied = server.scheduler_cli("apply", "--author", "demo", *map(str, changed))
+        if applied.returncode != 0:
+            print(applied.stdout, applied.stderr, sep="", file=sys.stderr)
+            return 1
+        stdout = applied.stdout
+        record_applied(home, changed)
+    print(apply_summary(stdout, changed), flush=True)
 
     stopping = False
 

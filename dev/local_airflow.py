@@ -78,6 +78,50 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (mode 0600), replacing it atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+#: The deployment's keys, kept in ``home`` so a restart can still decrypt connections and sessions.
+SECRETS_FILE = "deployment-secrets.json"
+
+
+def kept_secrets(home: Path) -> dict[str, str]:
+    """The Fernet key and signing secrets of the deployment in ``home``: created once, then reused.
+
+    Stored in ``home/deployment-secrets.json`` with mode 0600. A new Fernet key at every start would
+    make the connections saved in the UI undecryptable after a restart (Admin -> Connections: 500).
+    """
+    path = home / SECRETS_FILE
+    try:
+        kept = json.loads(path.read_text())
+    except FileNotFoundError:
+        kept = {}
+    except ValueError as err:
+        raise RuntimeError(
+            f"{path} is not valid JSON ({err}); it holds this deployment's Fernet key: restore it, "
+            f"or remove {home} to start from scratch"
+        ) from None
+    wanted = {
+        "fernet_key": _fernet_key,
+        "api_secret_key": lambda: secrets.token_hex(16),
+        "jwt_secret": lambda: secrets.token_hex(32),
+        "webserver_secret_key": lambda: secrets.token_hex(16),
+    }
+    missing = {key: make() for key, make in wanted.items() if not kept.get(key)}
+    if missing:
+        kept.update(missing)
+        write_private(path, json.dumps(kept, indent=2))
+    return kept
+
+
 def find_postgres_bin() -> Path | None:
     """Directory of Debian's PostgreSQL server binaries (initdb, pg_ctl), or None."""
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -202,7 +246,8 @@ class AirflowServer:
             self.password = json.loads(passwords.read_text())[self.username]
         except (OSError, ValueError, KeyError):
             self.password = secrets.token_urlsafe(12)
-            passwords.write_text(json.dumps({self.username: self.password}))
+            write_private(passwords, json.dumps({self.username: self.password}))
+        kept = kept_secrets(self.home)
         self.store_uri = store_uri or f"sqlite:///{self.home / 'schedule_specs.db'}"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
@@ -226,14 +271,14 @@ class AirflowServer:
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-            "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
+            "AIRFLOW__CORE__FERNET_KEY": kept["fernet_key"],
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
             "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__API__SECRET_KEY": kept["api_secret_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": kept["jwt_secret"],
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
@@ -471,7 +516,7 @@ class Airflow2Server(AirflowServer):
                 "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(self.port),
                 "AIRFLOW__WEBSERVER__BASE_URL": self.base_url,
                 "AIRFLOW__WEBSERVER__WORKERS": "1",
-                "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_hex(16),
+                "AIRFLOW__WEBSERVER__SECRET_KEY": kept_secrets(self.home)["webserver_secret_key"],
                 "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
                 "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "120",

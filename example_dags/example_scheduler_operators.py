@@ -2,9 +2,10 @@
 
 What it shows, in order:
 
-1. ``ApplyScheduleSpecsOperator`` applies the spec files of a folder (e.g. a git checkout) to the spec
-   store; ``prune=True`` deletes the namespace's specs whose files were removed. Its return value
-   (XCom) is the summary: created / updated / unchanged / deleted.
+1. ``ApplyScheduleSpecsOperator`` applies the spec files of a folder (e.g. a git checkout; here
+   ``specs/gitops/`` next to this file) to the spec store; ``prune=True`` deletes the namespace's specs
+   whose files were removed. Its return value (XCom) is the summary: created / updated / unchanged /
+   deleted. The DAG ``gitops.daily-check`` appears once it has run.
 2. ``SchedulerPauseDagOperator`` unpauses the target DAG (a paused DAG accepts runs but never starts
    them).
 3. ``SchedulerTriggerDagRunOperator`` triggers the target DAG with a conf and waits for the run in the
@@ -22,6 +23,7 @@ deployment. The outcome is the same with ``deferrable=False`` (then a worker slo
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG
 
@@ -30,7 +32,10 @@ from airflow_provider_scheduler.operators.pause_dag import SchedulerPauseDagOper
 from airflow_provider_scheduler.operators.trigger_dag_run import SchedulerTriggerDagRunOperator
 from airflow_provider_scheduler.sensors.dag_run import SchedulerDagRunSensor
 
-TARGET_DAG_ID = "example_report_template"
+#: The hand-written DAG next to this file (example_report_template.py).
+TARGET_DAG_ID = "report_template"
+#: The folder that is the truth for namespace "gitops"; it must exist on the worker running apply_specs.
+GITOPS_SPECS = Path(__file__).resolve().parent / "specs" / "gitops"
 
 with DAG(
     dag_id="example_scheduler_operators",
@@ -41,11 +46,11 @@ with DAG(
     tags=["example", "scheduler-provider"],
     params={"region": "eu"},
 ) as dag:
-    # 1. GitOps: the folder is the truth for namespace "analytics" (run on a worker that has the files).
+    # 1. GitOps: the folder is the truth for namespace "gitops" (run on a worker that has the files).
     apply_specs = ApplyScheduleSpecsOperator(
         task_id="apply_specs",
-        path="/opt/airflow/specs/analytics",
-        namespace="analytics",
+        path=str(GITOPS_SPECS),
+        namespace="gitops",
         prune=True,
         author="git:{{ dag_run.run_id }}",
     )

@@ -1,5 +1,4 @@
-"""Airflow DAGs built from the schedule specs in the store (see the [schedule_specs] store option)."""
-
+# Airflow DAGs from schedule specs (airflow-provider-scheduler)
 from airflow_provider_scheduler.factory import load_schedules
 
 load_schedules(globals())

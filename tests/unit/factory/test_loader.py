@@ -249,15 +249,13 @@ class TestStoreDown:
         assert status["refresh"].startswith("failed: ")
         assert status["loaded"] == 2
 
-    @pytest.mark.skipif(
-        not SQLALCHEMY_2,
-        reason="SQLAlchemy 1.4 (Airflow 2.11) needs psycopg2 for PostgreSQL; the venv has psycopg 3",
-    )
     def test_hung_postgres_is_cut_by_the_time_bound(self, env, hung_server):
         env.put(make_spec("a"), make_spec("b"))
         env.loader()
         dagbag(env.dags)
-        down_uri = f"postgresql+psycopg://u:secret@127.0.0.1:{hung_server.port}/specs"
+        # SQLAlchemy 1.4 (Airflow 2.11) speaks PostgreSQL through psycopg2, SQLAlchemy 2 through psycopg 3.
+        driver = "psycopg" if SQLALCHEMY_2 else "psycopg2"
+        down_uri = f"postgresql+{driver}://u:secret@127.0.0.1:{hung_server.port}/specs"
         env.snapshot(down_uri).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(env.snapshot(), env.snapshot(down_uri))
         (env.dags / "schedules.py").unlink()

@@ -1,9 +1,12 @@
-"""The operators' example DAG parses on the running Airflow (2.11 or 3.x) with the expected tasks."""
+"""The operators' example DAG parses on Airflow 2.11 and 3.x, with its tasks and existing targets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from airflow_provider_scheduler.spec import load_spec_file
+from airflow_provider_scheduler.spec.loader import find_spec_files
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "example_dags" / "example_scheduler_operators.py"
 
@@ -36,3 +39,20 @@ class TestExampleSchedulerOperators:
         assert dag.get_task("trigger_target").deferrable is True
         assert dag.get_task("trigger_target").wait_for_completion is True
         assert dag.get_task("wait_for_latest_run").deferrable is True
+
+    def test_targets_what_ships_next_to_it(self) -> None:
+        """The target DAG and the GitOps folder ship in example_dags/, so a trigger in the demo succeeds."""
+        dag = _dagbag(EXAMPLE).dags["example_scheduler_operators"]
+        targets = {
+            dag.get_task("unpause_target").target_dag_id,
+            dag.get_task("trigger_target").trigger_dag_id,
+            dag.get_task("wait_for_latest_run").external_dag_id,
+        }
+        assert targets == {"report_template"}
+        assert "report_template" in _dagbag(EXAMPLE.parent / "example_report_template.py").dags
+        apply_specs = dag.get_task("apply_specs")
+        folder = Path(apply_specs.path)
+        assert folder == EXAMPLE.parent / "specs" / "gitops"
+        specs = [spec for path in find_spec_files([folder]) for spec in load_spec_file(path)]
+        assert specs
+        assert {spec.namespace for spec in specs} == {apply_specs.namespace}
