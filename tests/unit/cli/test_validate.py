@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from airflow_provider_scheduler.cli import main
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "specs" / "analytics-weekday-report.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "example_dags" / "specs" / "analytics-weekday-report.yaml"
 
 GOOD = """\
 version: 1

@@ -1,6 +1,6 @@
 """The store commands of ``airflow-scheduler``, in-process through ``main([...])``.
 
-The real console-script subprocess test lives in ``tests/integration/store/test_store_cli_script.py``
+The real console-script subprocess test lives in ``tests/integration/cli/test_console_script.py``
 (each run imports Airflow's configuration: seconds, too slow for the unit suite).
 """
 
@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from store_contract import canonical, invalid_spec, make_spec
 
 from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.store import open_store
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def write(path: Path, spec: object) -> Path:
