@@ -116,6 +116,20 @@ class TestApply:
         assert main(["apply", "-", "--store", uri]) == 0
         assert ids(uri) == [("analytics.x", 1), ("analytics.y", 1)]
 
+    def test_stdin_is_capped_like_validate(
+        self, uri: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import io
+
+        big = yaml.safe_dump(make_spec("x")) + "# " + "x" * (1024 * 1024) + "\n"
+        monkeypatch.setattr(sys, "stdin", io.StringIO(big))
+        assert main(["apply", "-", "--store", uri]) == 1
+        assert capsys.readouterr().err == (
+            "<stdin>: -: (root): the input is too large (more than 1048576 bytes; at most 1048576 bytes)\n"
+            "nothing applied: fix the problems above\n"
+        )
+        assert ids(uri) == []
+
 
 class TestReadCommands:
     @pytest.fixture(autouse=True)

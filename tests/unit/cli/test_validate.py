@@ -146,6 +146,16 @@ class TestValidate:
         assert code == 0
         assert out == "1 valid spec, 0 invalid, in 1 file(s)\n"
 
+    def test_stdin_is_capped_at_max_spec_bytes(self, capsys, monkeypatch):
+        big = GOOD.format(name="in") + "# " + "x" * (1024 * 1024) + "\n"
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(big.encode())))
+        code, out, err = run(capsys, "-")
+        assert code == 1
+        assert err == (
+            "<stdin>: -: (root): the input is too large (more than 1048576 bytes; at most 1048576 bytes)\n"
+        )
+        assert out == "0 valid specs, 1 invalid, in 1 file(s)\n"
+
     def test_no_files(self, capsys, tmp_path):
         code, _, err = run(capsys, str(tmp_path))
         assert code == 1
