@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_provider_scheduler.spec import SpecError
+    from airflow_provider_scheduler.spec.errors import SpecError
 
 
 class StoreError(Exception):

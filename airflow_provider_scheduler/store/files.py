@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.files import spec_files_under
+from airflow_provider_scheduler.spec.loader import load_spec_file
 from airflow_provider_scheduler.store.atomic_file import write_atomic
 from airflow_provider_scheduler.store.base import (
     ChangeSet,
@@ -44,6 +46,7 @@ from airflow_provider_scheduler.store.base import (
     ScheduleStore,
     SpecRevision,
     StoredSpec,
+    TemplateCatalog,
     canonical_json,
     spec_to_yaml,
     state_after,
@@ -62,7 +65,8 @@ if TYPE_CHECKING:
     import builtins
     from collections.abc import Iterator, Mapping
 
-    from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
+    from airflow_provider_scheduler.spec.model import ScheduleSpec
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +104,9 @@ class FileScheduleStore(ScheduleStore):
     :param uri: ``file:///DIR`` or ``file:///DIR?mode=ro`` (``mode=rw`` is the default).
     """
 
-    def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
+    def __init__(
+        self, uri: str, *, registry: TemplateCatalog = None, policy: GovernancePolicy | None = None
+    ) -> None:
         super().__init__(redact_uri(uri), registry=registry, policy=policy)
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost") or not parts.path:
@@ -151,12 +157,10 @@ class FileScheduleStore(ScheduleStore):
         cached = self._cache.get(rel)
         if cached is not None and cached[0] == mtime_ns and cached[1] == size:
             return cached[2]
-        from airflow_provider_scheduler.spec import SpecError, load_spec_file
-
         path = self.root / rel
         items: builtins.list[Any]
         try:
-            items = list(self._load_spec_file(load_spec_file, path))
+            items = list(load_spec_file(path, registry=self.registry, policy=self.policy))
         except SpecError as err:
             err.source = rel  # relative to the store's folder
             items = [err]
@@ -167,16 +171,7 @@ class FileScheduleStore(ScheduleStore):
         self._cache[rel] = (mtime_ns, size, items)
         return items
 
-    def _load_spec_file(self, loader: Any, path: Path) -> builtins.list[ScheduleSpec]:
-        import inspect
-
-        params = inspect.signature(loader).parameters
-        kwargs = {k: v for k, v in (("registry", self.registry), ("policy", self.policy)) if k in params}
-        return loader(path, **kwargs)  # type: ignore[no-any-return]
-
     def _scan(self, stats: builtins.list[tuple[str, int, int]] | None = None) -> dict[str, _Entry]:
-        from airflow_provider_scheduler.spec import Problem, SpecError
-
         stats = self._stat_files() if stats is None else stats
         entries: dict[str, _Entry] = {}
         problems: builtins.list[SpecError] = []
@@ -398,7 +393,7 @@ class FileScheduleStore(ScheduleStore):
     def _locked(self) -> Iterator[None]:
         if self.read_only:
             raise ReadOnlyStoreError(self.uri)
-        import fcntl
+        import fcntl  # local: Unix only, and only writers lock; a read-only store works without it
 
         try:
             self.root.mkdir(parents=True, exist_ok=True)
