@@ -30,7 +30,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     batch = read_spec_batch(args.paths, registry=registry, policy=policy, empty_file_is_error=True)
     for line in batch.problem_lines():
         print(line, file=sys.stderr)
-    if not batch.files:
+    if not batch.files and batch.ok:
         print("no spec files found (.yaml, .yml, .json)", file=sys.stderr)
         return 1
     valid, invalid = len(batch.specs), len(batch.errors)

@@ -18,6 +18,7 @@ from airflow_provider_scheduler.spec.loader import read_spec_file, read_spec_std
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
     from typing import IO, Any
 
     from airflow_provider_scheduler.spec.model import ScheduleSpec
@@ -71,7 +72,16 @@ def read_spec_batch(
     :param empty_file_is_error: report a file holding an empty list as a problem (``validate``).
     """
     batch = SpecBatch()
-    for path in find_spec_files(paths):
+    files: list[Path] = []
+    for item in paths:
+        try:
+            files.extend(find_spec_files([item]))
+        except OSError as exc:  # a folder that cannot be listed is a problem, not a silent skip
+            reason = exc.strerror or str(exc)
+            batch.errors.append(
+                SpecError([Problem("", f"cannot read the folder: {reason}")], source=str(item))
+            )
+    for path in files:
         is_stdin = os.fspath(path) == STDIN
         source = STDIN_SOURCE if is_stdin else str(path)
         batch.files.append(source)

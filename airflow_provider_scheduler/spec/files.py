@@ -36,23 +36,36 @@ def is_spec_file_name(name: str) -> bool:
 
 
 def spec_files_under(root: str | os.PathLike[str]) -> list[Path]:
-    """The spec files below the folder ``root``, in sorted order (see the module docstring)."""
-    top = Path(root)
-    real_top = top.resolve()
-    found: list[tuple[tuple[str, ...], Path]] = []
-    for dirpath, dirnames, filenames in os.walk(top):  # followlinks=False: symlinked folders not entered
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for filename in filenames:
-            if not is_spec_file_name(filename):
-                continue
-            path = Path(dirpath, filename)
-            if path.is_symlink() and not _inside(path.resolve(), real_top):
-                continue
-            if not path.is_file():  # a dangling link, a socket named x.yaml
-                continue
-            found.append((path.relative_to(top).parts, path))
-    found.sort()
-    return [path for _, path in found]
+    """The spec files below the folder ``root``, in sorted order (see the module docstring).
+
+    :raises OSError: ``root`` or a folder below it cannot be listed (a skipped folder could make a
+        GitOps sync prune the specs it holds).
+    """
+    real_root = os.path.realpath(root)
+    found: list[Path] = []
+    _collect(os.fspath(root), real_root, found)
+    return found
+
+
+def _collect(folder: str, real_root: str, found: list[Path]) -> None:
+    with os.scandir(folder) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _collect(entry.path, real_root, found)
+        elif is_spec_file_name(entry.name) and _readable_file(entry, real_root):
+            found.append(Path(entry.path))
+
+
+def _readable_file(entry: os.DirEntry[str], real_root: str) -> bool:
+    """A regular file, or a symlink to a regular file inside the root (not dangling, not escaping)."""
+    if not entry.is_symlink():
+        return entry.is_file(follow_symlinks=False)
+    target = os.path.realpath(entry.path)
+    inside = os.path.commonpath([target, real_root]) == real_root
+    return inside and os.path.isfile(target)
 
 
 def find_spec_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -85,7 +98,3 @@ def read_stdin(max_bytes: int, stream: IO[Any] | None = None) -> bytes:
             source=STDIN_SOURCE,
         )
     return data
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents

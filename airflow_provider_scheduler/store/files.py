@@ -480,7 +480,7 @@ class FileScheduleStore(ScheduleStore):
 
     @staticmethod
     def _render(path: Path, spec: Mapping[str, Any]) -> str:
-        if path.suffix == ".json":
+        if path.suffix.lower() == ".json":
             return json.dumps(dict(spec), indent=2, ensure_ascii=False) + "\n"
         return spec_to_yaml(spec)
 

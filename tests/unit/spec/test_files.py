@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 
 from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.operators.apply_specs import ApplyScheduleSpecsOperator
-from airflow_provider_scheduler.spec import SpecError
+from airflow_provider_scheduler.spec import GovernancePolicy, SpecError
+from airflow_provider_scheduler.spec.batch import read_spec_batch
 from airflow_provider_scheduler.spec.files import find_spec_files, read_stdin, spec_files_under
 from airflow_provider_scheduler.store import open_store
 
@@ -103,6 +105,31 @@ class TestReadStdin:
     def test_multibyte_text_is_counted_in_bytes(self) -> None:
         with pytest.raises(SpecError):
             read_stdin(5, io.StringIO("ééé"))  # 3 characters, 6 bytes
+
+
+class TestReadSpecBatch:
+    def test_a_folder_that_cannot_be_listed_is_a_problem_not_a_silent_skip(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        touch(tmp_path / "ok" / "a.yaml", spec_yaml("a"))
+        touch(tmp_path / "locked" / "b.yaml", spec_yaml("b"))
+        real_scandir = os.scandir
+
+        def scandir(path: str) -> Any:
+            if path.endswith("locked"):
+                raise PermissionError(13, "Permission denied", path)
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        batch = read_spec_batch([tmp_path / "ok", tmp_path / "locked"], policy=GovernancePolicy())
+        assert [s.dag_id for s in batch.specs] == ["qa.a"]
+        assert batch.problem_lines() == [
+            f"{tmp_path / 'locked'}: -: (root): cannot read the folder: Permission denied"
+        ]
+        assert main(["validate", "--builtin-defaults", str(tmp_path)]) == 1
+        assert (
+            capsys.readouterr().err == f"{tmp_path}: -: (root): cannot read the folder: Permission denied\n"
+        )
 
 
 class TestEveryReaderUsesTheRule:
