@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.store.base import unified_diff
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from airflow_provider_scheduler.spec.model import ScheduleSpec
-    from airflow_provider_scheduler.store.base import ScheduleStore, SpecInput
+    from airflow_provider_scheduler.store.base import ScheduleStore, SpecInput, StoredSpec
 
 
 class Action(enum.StrEnum):
@@ -78,6 +78,21 @@ class ApplyPlan:
         """The diffs of every changed spec, concatenated."""
         return "".join(change.diff for change in self.changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data (for an API answer or an XCom)."""
+        return {
+            "store": self.store_uri,
+            "changes": [
+                {
+                    "id": change.spec_id,
+                    "action": change.action.value,
+                    "expected_revision": change.expected_revision,
+                    "diff": change.diff,
+                }
+                for change in self.changes
+            ],
+        }
+
 
 def plan_apply(
     store: ScheduleStore, specs: Iterable[SpecInput], *, prune_namespace: str | None = None
@@ -90,9 +105,12 @@ def plan_apply(
     :raises SpecBatchError: a spec is invalid or an id appears twice; the plan is not made.
     """
     parsed = store.validate_batch(specs)
+    stored_by_id: dict[str, StoredSpec] = {}
+    for namespace in sorted({spec.namespace for spec in parsed}):  # one read per namespace, not per spec
+        stored_by_id.update((s.id, s) for s in store.list(namespace=namespace, include_deleted=True))
     changes: list[PlannedChange] = []
     for spec in parsed:
-        stored = store.get(spec.dag_id, include_deleted=True)
+        stored = stored_by_id.get(spec.dag_id)
         candidate = spec.to_dict()
         if stored is None or stored.deleted:
             action = Action.CREATE

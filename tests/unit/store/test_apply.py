@@ -50,6 +50,17 @@ class TestPlanApply:
         assert [c.spec_id for c in plan.changed] == ["analytics.new", "analytics.edit", "analytics.gone"]
         assert plan.ids(Action.UNCHANGED) == ["analytics.same"]
 
+    def test_as_data(self, store: ScheduleStore) -> None:
+        store.put(make_spec("a"))
+        plan = plan_apply(store, [make_spec("a"), make_spec("b")])
+        data = plan.to_dict()
+        assert data["store"] == store.uri
+        assert [(c["id"], c["action"], c["expected_revision"]) for c in data["changes"]] == [
+            ("analytics.a", "unchanged", 1),
+            ("analytics.b", "create", 0),
+        ]
+        assert data["changes"][1]["diff"] == plan.changes[1].diff
+
     def test_planning_writes_nothing(self, store: ScheduleStore) -> None:
         plan_apply(store, [make_spec("a")])
         assert store.list() == []
