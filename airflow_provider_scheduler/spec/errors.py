@@ -53,6 +53,16 @@ def _rebuild_spec_error(problems: list[Problem], spec_id: str | None, source: st
     return SpecError(problems, spec_id=spec_id, source=source)
 
 
+def problem_lines(err: SpecError, source: str | None = None) -> list[str]:
+    """Every problem of ``err`` as a ``FILE: SPEC-ID: PATH: MESSAGE`` line, the way every command prints it.
+
+    :param source: the file to name (default ``err.source``; ``-`` when neither is known).
+    """
+    where = source or err.source or "-"
+    spec_id = err.spec_id or "-"
+    return [f"{where}: {spec_id}: {p.path or '(root)'}: {p.message}" for p in err.problems]
+
+
 def join_path(base: str, key: str | int) -> str:
     """Append a key or list index to a JSON path (``tasks`` + ``1`` -> ``tasks[1]``)."""
     if isinstance(key, int):

@@ -11,23 +11,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
+from airflow_provider_scheduler.spec.files import STDIN_SOURCE, read_stdin
 from airflow_provider_scheduler.spec.parser import parse_spec
 from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from typing import IO
 
     from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
-
-SPEC_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class _Refused(yaml.YAMLError):
@@ -159,6 +157,11 @@ def _read(path: str | os.PathLike[str], max_bytes: int | None) -> tuple[list[Any
             [Problem("", f"the file is too large ({size} bytes; at most {limit} bytes per spec file)")],
             source=source,
         )
+    return _documents(raw, source)
+
+
+def _documents(raw: bytes, source: str) -> tuple[list[Any], bool]:
+    """The raw spec documents of a file's bytes, and whether the file held a list."""
     data = parse_document(raw, source=source)
     if isinstance(data, dict):
         return [data], False
@@ -186,13 +189,32 @@ def read_spec_file(
     """
     source = os.fspath(path)
     max_bytes = policy.max_spec_bytes if policy is not None else None
-    documents, as_list = _read(source, max_bytes)
+    return _parse_documents(*_read(source, max_bytes), source, catalog or registry, policy)
+
+
+def read_spec_stdin(
+    *,
+    catalog: TemplateCatalog | None = None,
+    policy: GovernancePolicy | None = None,
+    stream: IO[Any] | None = None,
+) -> list[ScheduleSpec | SpecError]:
+    """Like :func:`read_spec_file` for a document on stdin (YAML or JSON), capped at ``max_spec_bytes``."""
+    limit = policy.max_spec_bytes if policy is not None else _default_max_bytes()
+    raw = read_stdin(limit, stream)
+    return _parse_documents(*_documents(raw, STDIN_SOURCE), STDIN_SOURCE, catalog, policy)
+
+
+def _parse_documents(
+    documents: list[Any],
+    as_list: bool,
+    source: str,
+    catalog: TemplateCatalog | None,
+    policy: GovernancePolicy | None,
+) -> list[ScheduleSpec | SpecError]:
     results: list[ScheduleSpec | SpecError] = []
     for i, document in enumerate(documents):
         try:
-            results.append(
-                parse_spec(document, catalog=catalog if catalog is not None else registry, policy=policy)
-            )
+            results.append(parse_spec(document, catalog=catalog, policy=policy))
         except SpecError as err:
             if as_list:
                 err = SpecError(
@@ -223,20 +245,6 @@ def load_spec_file(
         spec_id = errors[0].spec_id if len(results) == 1 else None
         raise SpecError(problems, spec_id=spec_id, source=os.fspath(path))
     return [r for r in results if not isinstance(r, SpecError)]
-
-
-def find_spec_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Expand directories into the ``.yaml`` / ``.yml`` / ``.json`` files below them (sorted)."""
-    out: list[Path] = []
-    for item in paths:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(
-                sorted(f for f in p.rglob("*") if f.suffix.lower() in SPEC_FILE_SUFFIXES and f.is_file())
-            )
-        else:
-            out.append(p)
-    return out
 
 
 def _default_max_bytes() -> int:

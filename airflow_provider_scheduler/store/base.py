@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import yaml
+
+from airflow_provider_scheduler.spec.errors import Problem, SpecError
+from airflow_provider_scheduler.spec.model import ScheduleSpec
+from airflow_provider_scheduler.spec.parser import parse_spec
 from airflow_provider_scheduler.store.errors import SpecBatchError, SpecNotFoundError
 
 if TYPE_CHECKING:
     import builtins
     from collections.abc import Iterable, Mapping
 
-    from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
 
 SpecInput: TypeAlias = "ScheduleSpec | Mapping[str, Any]"
 
@@ -120,8 +126,6 @@ def canonical_json(spec: Mapping[str, Any]) -> str:
 
 def spec_to_yaml(spec: Mapping[str, Any]) -> str:
     """Readable YAML of a canonical spec dict (key order kept), as ``export`` and ``diff`` show it."""
-    import yaml
-
     return yaml.safe_dump(
         dict(spec), sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
     )
@@ -151,13 +155,15 @@ class ScheduleStore(abc.ABC):
     ``expected_revision=0`` means "the spec must not exist yet".
 
     :param uri: the URI the store was opened from, password hidden (used in messages).
-    :param registry: task-template registry used to validate specs (default registry when None).
+    :param registry: template catalog used to validate specs (default catalog when None).
     :param policy: governance policy used to validate specs (default policy when None).
     """
 
     read_only: bool = False
 
-    def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
+    def __init__(
+        self, uri: str, *, registry: TemplateCatalog | None = None, policy: GovernancePolicy | None = None
+    ) -> None:
         self.uri = uri
         self.registry = registry
         self.policy = policy
@@ -177,16 +183,12 @@ class ScheduleStore(abc.ABC):
 
         :raises SpecError: with every problem found.
         """
-        from airflow_provider_scheduler.spec import ScheduleSpec, parse_spec
-
         if isinstance(spec, ScheduleSpec):
             return spec
         return parse_spec(spec, catalog=self.registry, policy=self.policy)
 
     def validate_batch(self, specs: Iterable[SpecInput]) -> builtins.list[ScheduleSpec]:
         """Validate a batch: all valid and no id twice, else :class:`SpecBatchError` with every error."""
-        from airflow_provider_scheduler.spec import Problem, SpecError
-
         parsed: builtins.list[ScheduleSpec] = []
         errors: builtins.list[SpecError] = []
         seen: dict[str, int] = {}

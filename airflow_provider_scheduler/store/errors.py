@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_scheduler.spec.errors import problem_lines
+
 if TYPE_CHECKING:
-    from airflow_provider_scheduler.spec import SpecError
+    from airflow_provider_scheduler.spec.errors import SpecError
 
 
 class StoreError(Exception):
@@ -89,16 +91,13 @@ class ReadOnlyStoreError(StoreError):
 class SpecBatchError(StoreError, ValueError):
     """One or more specs of a batch are invalid (or repeated); nothing of the batch was stored.
 
+    The message lists every problem as ``FILE: SPEC-ID: PATH: MESSAGE`` (``-`` for what is unknown).
+
     :param errors: one :class:`~airflow_provider_scheduler.spec.SpecError` per invalid spec.
     """
 
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = errors
         lines = [f"{len(errors)} invalid spec(s) in the batch; nothing was stored:"]
-        for err in errors:
-            label = err.spec_id or "?"
-            if err.source:
-                label = f"{err.source}: {label}"
-            for line in str(err).splitlines():
-                lines.append(f"{label}: {line}")
+        lines += [line for err in errors for line in problem_lines(err)]
         super().__init__("\n".join(lines))

@@ -2,8 +2,9 @@
 
 Layout (``file:///DIR``; add ``?mode=ro`` for a read-only store)::
 
-    DIR/<namespace>/<name>.yaml        the current spec (written by the store; any *.yaml, *.yml or
-                                       *.json file below DIR is read, and a file may hold a list)
+    DIR/<namespace>/<name>.yaml        the current spec (written by the store; every spec file below
+                                       DIR is read, by the rule of ``spec/files.py``: .yaml, .yml or
+                                       .json in any case, hidden names skipped; a file may hold a list)
     DIR/.history/index.json            revision, author, time and hash of every spec the store wrote
     DIR/.history/<namespace>/<name>.jsonl  every revision the store wrote, one JSON object per line
 
@@ -29,13 +30,16 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from airflow_provider_scheduler.spec.errors import Problem, SpecError
+from airflow_provider_scheduler.spec.files import spec_files_under
+from airflow_provider_scheduler.spec.loader import load_spec_file
+from airflow_provider_scheduler.store.atomic_file import write_atomic
 from airflow_provider_scheduler.store.base import (
     ChangeSet,
     ChangeToken,
@@ -60,11 +64,12 @@ if TYPE_CHECKING:
     import builtins
     from collections.abc import Iterator, Mapping
 
-    from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
+    from airflow_provider_scheduler.spec.model import ScheduleSpec
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
 
 log = logging.getLogger(__name__)
 
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 HISTORY_DIR = ".history"
 EXTERNAL_AUTHOR = "(external edit)"
 FILE_AUTHOR = "(file)"
@@ -99,7 +104,9 @@ class FileScheduleStore(ScheduleStore):
     :param uri: ``file:///DIR`` or ``file:///DIR?mode=ro`` (``mode=rw`` is the default).
     """
 
-    def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
+    def __init__(
+        self, uri: str, *, registry: TemplateCatalog | None = None, policy: GovernancePolicy | None = None
+    ) -> None:
         super().__init__(redact_uri(uri), registry=registry, policy=policy)
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost") or not parts.path:
@@ -134,21 +141,15 @@ class FileScheduleStore(ScheduleStore):
             raise StoreUnavailableError(self.uri, f"directory {self.root} does not exist")
 
     def _stat_files(self) -> builtins.list[tuple[str, int, int]]:
-        """(relative path, mtime_ns, size) of every spec file, sorted; hidden directories skipped."""
+        """(relative path, mtime_ns, size) of every spec file, in the order of :func:`spec_files_under`."""
         self._require_root()
         found: builtins.list[tuple[str, int, int]] = []
         try:
-            for dirpath, dirnames, filenames in os.walk(self.root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for filename in filenames:
-                    if filename.startswith(".") or not filename.endswith(SPEC_SUFFIXES):
-                        continue
-                    path = os.path.join(dirpath, filename)
-                    st = os.stat(path)
-                    found.append((os.path.relpath(path, self.root), st.st_mtime_ns, st.st_size))
+            for path in spec_files_under(self.root):
+                st = path.stat()
+                found.append((os.path.relpath(path, self.root), st.st_mtime_ns, st.st_size))
         except OSError as err:
             raise StoreUnavailableError(self.uri, str(err)) from None
-        found.sort()
         return found
 
     def _load(self, rel: str, mtime_ns: int, size: int) -> builtins.list[Any]:
@@ -156,12 +157,10 @@ class FileScheduleStore(ScheduleStore):
         cached = self._cache.get(rel)
         if cached is not None and cached[0] == mtime_ns and cached[1] == size:
             return cached[2]
-        from airflow_provider_scheduler.spec import SpecError, load_spec_file
-
         path = self.root / rel
         items: builtins.list[Any]
         try:
-            items = list(self._load_spec_file(load_spec_file, path))
+            items = list(load_spec_file(path, registry=self.registry, policy=self.policy))
         except SpecError as err:
             err.source = rel  # relative to the store's folder
             items = [err]
@@ -172,16 +171,7 @@ class FileScheduleStore(ScheduleStore):
         self._cache[rel] = (mtime_ns, size, items)
         return items
 
-    def _load_spec_file(self, loader: Any, path: Path) -> builtins.list[ScheduleSpec]:
-        import inspect
-
-        params = inspect.signature(loader).parameters
-        kwargs = {k: v for k, v in (("registry", self.registry), ("policy", self.policy)) if k in params}
-        return loader(path, **kwargs)  # type: ignore[no-any-return]
-
     def _scan(self, stats: builtins.list[tuple[str, int, int]] | None = None) -> dict[str, _Entry]:
-        from airflow_provider_scheduler.spec import Problem, SpecError
-
         stats = self._stat_files() if stats is None else stats
         entries: dict[str, _Entry] = {}
         problems: builtins.list[SpecError] = []
@@ -403,7 +393,7 @@ class FileScheduleStore(ScheduleStore):
     def _locked(self) -> Iterator[None]:
         if self.read_only:
             raise ReadOnlyStoreError(self.uri)
-        import fcntl
+        import fcntl  # local: Unix only, and only writers lock; a read-only store works without it
 
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -416,18 +406,6 @@ class FileScheduleStore(ScheduleStore):
             yield
         finally:
             handle.close()  # releases the lock
-
-    def _atomic_write(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
 
     def _record(
         self,
@@ -487,7 +465,7 @@ class FileScheduleStore(ScheduleStore):
         )
 
     def _save_index(self, index: dict[str, dict[str, Any]]) -> None:
-        self._atomic_write(self.history_root / "index.json", json.dumps(index, sort_keys=True))
+        write_atomic(self.history_root / "index.json", json.dumps(index, sort_keys=True))
 
     def _target(self, spec_id: str, entries: Mapping[str, _Entry], namespace: str, name: str) -> Path:
         entry = entries.get(spec_id)
@@ -502,7 +480,7 @@ class FileScheduleStore(ScheduleStore):
 
     @staticmethod
     def _render(path: Path, spec: Mapping[str, Any]) -> str:
-        if path.suffix == ".json":
+        if path.suffix.lower() == ".json":
             return json.dumps(dict(spec), indent=2, ensure_ascii=False) + "\n"
         return spec_to_yaml(spec)
 
@@ -537,7 +515,7 @@ class FileScheduleStore(ScheduleStore):
                 return revisions
             try:
                 for _spec, data, path, _rev, _act, _stored in plan:
-                    self._atomic_write(path, self._render(path, data))
+                    write_atomic(path, self._render(path, data))
                 ns = datetime.now(UTC).timestamp()
                 for spec, data, _path, revision, action, stored in plan:
                     if stored is not None:
@@ -581,7 +559,7 @@ class FileScheduleStore(ScheduleStore):
                 if deleted:
                     path.unlink()
                 else:
-                    self._atomic_write(path, self._render(path, spec))
+                    write_atomic(path, self._render(path, spec))
                 self._record_external(index, stored)
                 revision = stored.revision + 1
                 self._record(

@@ -23,6 +23,7 @@ history key, so two writers can never both win.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import uuid
 from datetime import UTC, datetime
@@ -55,7 +56,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection, Engine
 
-    from airflow_provider_scheduler.spec import ScheduleSpec
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
+    from airflow_provider_scheduler.spec.model import ScheduleSpec
+    from airflow_provider_scheduler.spec.policy import GovernancePolicy
 
 SCHEMA_VERSION = 2
 SQLALCHEMY_2 = int(sa.__version__.split(".")[0]) >= 2
@@ -173,8 +176,6 @@ def _sqlalchemy_url(uri: str) -> str:
 
 
 def _importable(module: str) -> bool:
-    import importlib.util
-
     return importlib.util.find_spec(module) is not None
 
 
@@ -256,7 +257,9 @@ class SqlScheduleStore(ScheduleStore):
         ``postgresql+psycopg://...`` or ``postgresql+psycopg2://...``.
     """
 
-    def __init__(self, uri: str, *, registry: Any = None, policy: Any = None) -> None:
+    def __init__(
+        self, uri: str, *, registry: TemplateCatalog | None = None, policy: GovernancePolicy | None = None
+    ) -> None:
         super().__init__(redact_uri(uri), registry=registry, policy=policy)
         self._password = parse_store_url(uri).password
         self.engine = create_store_engine(uri)

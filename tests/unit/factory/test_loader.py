@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy
 from factory_helpers import dagbag, make_spec
 
+from airflow_provider_scheduler.cli.status import collect_status
 from airflow_provider_scheduler.factory import load_schedules, shard_of
-from airflow_provider_scheduler.factory.cli import collect_status
 from airflow_provider_scheduler.factory.loader import RecordOnceFinished
 from airflow_provider_scheduler.factory.snapshot import read_snapshot
 from airflow_provider_scheduler.templates.registry import TaskTemplate
@@ -157,14 +157,14 @@ class TestIsolation:
     def test_status_command_shows_errors_and_exits_1(self, env, registry, capsys):
         import argparse
 
-        from airflow_provider_scheduler.factory.cli import add_factory_commands
+        from airflow_provider_scheduler.cli.status import add_status_command
 
         registry.disable("empty")
         env.put(make_spec("a"))
         env.loader()
         assert dagbag(env.dags).dags == {}
         parser = argparse.ArgumentParser()
-        add_factory_commands(parser.add_subparsers())
+        add_status_command(parser.add_subparsers())
         args = parser.parse_args(["status", "--store", env.store_uri, "--home", str(env.home)])
         assert args.func(args) == 1
         out = capsys.readouterr().out

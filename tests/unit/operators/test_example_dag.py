@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_scheduler.spec import load_spec_file
-from airflow_provider_scheduler.spec.loader import find_spec_files
+from airflow_provider_scheduler.spec.files import find_spec_files
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "example_dags" / "example_scheduler_operators.py"
 

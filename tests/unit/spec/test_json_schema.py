@@ -9,7 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from airflow_provider_scheduler.spec import parse_spec, spec_json_schema
-from airflow_provider_scheduler.spec.loader import find_spec_files, read_documents
+from airflow_provider_scheduler.spec.files import find_spec_files
+from airflow_provider_scheduler.spec.loader import read_documents
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "example_dags" / "specs"
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from airflow_provider_scheduler.spec import GovernancePolicy, SpecError, load_spec_file
-from airflow_provider_scheduler.spec.loader import find_spec_files, parse_document, read_spec_file
+from airflow_provider_scheduler.spec.files import find_spec_files
+from airflow_provider_scheduler.spec.loader import parse_document, read_spec_file
 
 if TYPE_CHECKING:
     from pathlib import Path

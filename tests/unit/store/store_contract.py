@@ -192,7 +192,7 @@ class StoreContract:
             store.put_many([make_spec("twice"), make_spec("other"), make_spec("twice")], author="ci")
         assert (
             str(info.value).splitlines()[1]
-            == "analytics.twice: (root): appears twice in the batch (items 0 and 2)"
+            == "-: analytics.twice: (root): appears twice in the batch (items 0 and 2)"
         )
         assert store.list() == []
 

@@ -191,6 +191,33 @@ class TestFileStoreSpecifics:
             )
         assert sorted(p.name for p in folder.rglob("*.yaml")) == ["a.yaml"]
 
+    def test_an_upper_case_json_file_is_read_and_rewritten_as_json(
+        self, store: ScheduleStore, folder: Path
+    ) -> None:
+        path = folder / "team" / "HAND.JSON"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(make_spec("hand", namespace="team")))
+        assert store.require("team.hand").revision == 1
+        store.put(make_spec("hand", namespace="team", schedule="@daily"), author="x")
+        assert json.loads(path.read_text())["schedule"] == "@daily"
+
+    def test_folder_that_cannot_be_listed_makes_the_store_unavailable(
+        self, store: ScheduleStore, folder: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import os
+
+        store.put(make_spec("a"), author="x")
+        real_scandir = os.scandir
+
+        def scandir(path: str) -> object:
+            if path.endswith("analytics"):
+                raise PermissionError(13, "Permission denied", path)
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        with pytest.raises(StoreUnavailableError, match="Permission denied"):
+            store.list()
+
     def test_files_the_store_never_wrote_are_revision_1(self, folder: Path) -> None:
         (folder / "team").mkdir(parents=True)
         (folder / "team" / "hand.json").write_text(json.dumps(make_spec("hand", namespace="team")))

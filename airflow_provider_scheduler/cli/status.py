@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from airflow_provider_scheduler.factory.status import read_statuses
 
-def add_factory_commands(subparsers: Any) -> None:
+
+def add_status_command(subparsers: Any) -> None:
     """Add ``status`` to ``subparsers`` (``ArgumentParser.add_subparsers()``); sets ``func``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "status",
@@ -30,13 +31,11 @@ def add_factory_commands(subparsers: Any) -> None:
     )
     parser.add_argument("--home", default=None, help="AIRFLOW_HOME holding schedule_specs_snapshot/")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(func=cmd_status, handler=cmd_status)
+    parser.set_defaults(func=cmd_status)
 
 
 def collect_status(store: str | None = None, home: str | None = None) -> dict[str, Any]:
-    """Loader statuses plus the cross-loader duplicate check."""
-    from airflow_provider_scheduler.factory.status import read_statuses
-
+    """Loader statuses plus the cross-loader duplicate check (``{"loaders": [...], "duplicates": {...}}``)."""
     loaders = list(read_statuses(store, home))
     owners: dict[str, list[str]] = {}
     for status in loaders:
@@ -57,6 +56,7 @@ def _label(status: dict[str, Any]) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """``status [--store URI] [--home DIR] [--json]``: 1 when a loader reports a problem."""
     report = collect_status(args.store, args.home)
     loaders, duplicates = report["loaders"], report["duplicates"]
     bad = bool(duplicates) or any(
@@ -69,7 +69,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("No loader has run yet (no status files under $AIRFLOW_HOME/schedule_specs_snapshot).")
         return 0
     for status in loaders:
-        print(f"{_label(status)}")
+        print(_label(status))
         print(f"  store:    {status.get('store')}")
         print(f"  parsed:   {status.get('parsed_at')} ({status.get('seconds')} s)")
         print(f"  refresh:  {status.get('refresh')} (snapshot written {status.get('snapshot_written_at')})")
@@ -79,7 +79,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for dag_id, reason in (status.get("dropped") or {}).items():
             print(f"  dropped:  {dag_id}: {reason}")
         for dag_id, reason in (status.get("errors") or {}).items():
-            print(f"  ERROR:    spec {dag_id}: {reason}", file=sys.stdout)
+            print(f"  ERROR:    spec {dag_id}: {reason}")
     for dag_id, where in duplicates.items():
         print(f"DUPLICATE: {dag_id} is loaded by {len(where)} loaders: {'; '.join(where)}")
     return 1 if bad else 0

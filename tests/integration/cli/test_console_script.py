@@ -1,5 +1,5 @@
 """One real subprocess of the ``airflow-scheduler`` console script against the store configured through
-``AIRFLOW__SCHEDULE_SPECS__STORE`` (the in-process CLI tests are in tests/unit/store/test_cli_store.py)."""
+``AIRFLOW__SCHEDULE_SPECS__STORE`` (the in-process CLI tests are in tests/unit/cli/test_store_commands.py)."""
 
 from __future__ import annotations
 

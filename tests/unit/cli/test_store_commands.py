@@ -1,6 +1,6 @@
 """The store commands of ``airflow-scheduler``, in-process through ``main([...])``.
 
-The real console-script subprocess test lives in ``tests/integration/store/test_store_cli_script.py``
+The real console-script subprocess test lives in ``tests/integration/cli/test_console_script.py``
 (each run imports Airflow's configuration: seconds, too slow for the unit suite).
 """
 
@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from store_contract import canonical, invalid_spec, make_spec
 
 from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.store import open_store
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def write(path: Path, spec: object) -> Path:
@@ -116,6 +115,20 @@ class TestApply:
         monkeypatch.setattr(sys, "stdin", io.StringIO(yaml.safe_dump([make_spec("x"), make_spec("y")])))
         assert main(["apply", "-", "--store", uri]) == 0
         assert ids(uri) == [("analytics.x", 1), ("analytics.y", 1)]
+
+    def test_stdin_is_capped_like_validate(
+        self, uri: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import io
+
+        big = yaml.safe_dump(make_spec("x")) + "# " + "x" * (1024 * 1024) + "\n"
+        monkeypatch.setattr(sys, "stdin", io.StringIO(big))
+        assert main(["apply", "-", "--store", uri]) == 1
+        assert capsys.readouterr().err == (
+            "<stdin>: -: (root): the input is too large (more than 1048576 bytes; at most 1048576 bytes)\n"
+            "nothing applied: fix the problems above\n"
+        )
+        assert ids(uri) == []
 
 
 class TestReadCommands:

@@ -1,33 +1,36 @@
 """``airflow-scheduler`` commands that work on a spec store: apply, diff, list, show, history, pause,
 resume, delete and export.
 
-:func:`add_store_commands` adds them to the CLI's argparse sub-parsers; each command's handler takes
-the parsed arguments and returns the exit code (0 success, 1 invalid input or a failed store operation).
+Each command's function takes the parsed arguments and returns the exit code (0 success, 1 invalid
+input or a failed store operation). ``apply`` and ``diff`` read their input with
+:func:`~airflow_provider_scheduler.spec.batch.read_spec_batch` and plan with
+:func:`~airflow_provider_scheduler.store.apply.plan_apply`, as the GitOps operator does.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from airflow_provider_scheduler.spec.batch import read_spec_batch
+from airflow_provider_scheduler.store import open_store
+from airflow_provider_scheduler.store.apply import Action, ApplyPlan, apply_plan, plan_apply
+from airflow_provider_scheduler.store.base import default_author, spec_to_yaml
+from airflow_provider_scheduler.store.errors import StoreError
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
-    from airflow_provider_scheduler.spec import ScheduleSpec, SpecError
+    from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.store.base import ScheduleStore, StoredSpec
-
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def add_store_commands(subparsers: Any) -> None:
-    """Add the store commands to ``subparsers`` (the result of ``ArgumentParser.add_subparsers()``).
-
-    Each sub-parser sets ``func`` (and ``handler``) to a callable ``(args) -> int``.
-    """
+    """Add the store commands to ``subparsers`` (``ArgumentParser.add_subparsers()``); each sets ``func``."""
 
     def command(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -37,7 +40,7 @@ def add_store_commands(subparsers: Any) -> None:
             default=None,
             help="store URI (default: the [schedule_specs] store option, else SQLite in AIRFLOW_HOME)",
         )
-        parser.set_defaults(func=handler, handler=handler)
+        parser.set_defaults(func=handler)
         return parser
 
     def author_option(parser: argparse.ArgumentParser) -> None:
@@ -83,90 +86,23 @@ def add_store_commands(subparsers: Any) -> None:
 
 # helpers -------------------------------------------------------------------------------------
 def _open(args: argparse.Namespace) -> ScheduleStore:
-    from airflow_provider_scheduler.store import open_store
-
     return open_store(args.store)
 
 
-def _spec_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and p.suffix in SPEC_SUFFIXES
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
-        else:
-            files.append(path)
-    return files
-
-
-def _problem_lines(err: SpecError, source: str) -> list[str]:
-    spec_id = err.spec_id or "-"
-    return [f"{source}: {spec_id}: {p.path or '(root)'}: {p.message}" for p in err.problems]
-
-
-def _load_specs(paths: list[str], err_out: TextIO) -> list[ScheduleSpec] | None:
-    """Load and validate every spec of ``paths``; print every problem and return None if any.
-
-    Problems are printed like ``validate`` prints them: ``FILE: SPEC-ID: PATH: MESSAGE``.
-    """
-    from airflow_provider_scheduler.spec import SpecError
-    from airflow_provider_scheduler.spec.loader import read_spec_file
-
-    specs: list[ScheduleSpec] = []
-    seen: dict[str, str] = {}
-    ok = True
-    files = _spec_files([p for p in paths if p != "-"])
-    for path in files + ([Path("-")] if "-" in paths else []):
-        source = "<stdin>" if str(path) == "-" else str(path)
-        try:
-            results = _read_stdin(read_spec_file) if str(path) == "-" else read_spec_file(path)
-        except SpecError as err:
-            for line in _problem_lines(err, source):
-                print(line, file=err_out)
-            ok = False
-            continue
-        for result in results:
-            if isinstance(result, SpecError):
-                for line in _problem_lines(result, source):
-                    print(line, file=err_out)
-                ok = False
-                continue
-            if result.dag_id in seen:
-                print(
-                    f"{source}: {result.dag_id}: (root): also defined in {seen[result.dag_id]}", file=err_out
-                )
-                ok = False
-                continue
-            seen[result.dag_id] = source
-            specs.append(result)
-    if not specs and ok:
-        print("no specs found in " + " ".join(paths), file=err_out)
+def _load_specs(paths: list[str]) -> list[ScheduleSpec] | None:
+    """Load and validate every spec of ``paths``; print every problem on stderr and return None if any."""
+    batch = read_spec_batch(paths)
+    for line in batch.problem_lines():
+        print(line, file=sys.stderr)
+    if not batch.ok:
         return None
-    return specs if ok else None
-
-
-def _read_stdin(read_spec_file: Any) -> list[Any]:
-    text = sys.stdin.read()
-    fd, name = tempfile.mkstemp(suffix=".yaml", prefix="airflow-scheduler-stdin-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        return read_spec_file(Path(name))  # type: ignore[no-any-return]
-    finally:
-        os.unlink(name)
+    if not batch.specs:
+        print("no specs found in " + " ".join(paths), file=sys.stderr)
+        return None
+    return batch.specs
 
 
 def _run(handler: Any, args: argparse.Namespace) -> int:
-    from airflow_provider_scheduler.store.errors import StoreError
-
     try:
         return int(handler(args))
     except StoreError as err:
@@ -188,6 +124,12 @@ def _stored_json(stored: StoredSpec) -> dict[str, Any]:
     }
 
 
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 # commands ------------------------------------------------------------------------------------
 def cmd_apply(args: argparse.Namespace) -> int:
     """``apply PATH... [--author NAME] [--dry-run]``: all specs valid or nothing is applied."""
@@ -195,34 +137,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from airflow_provider_scheduler.store.base import default_author
-
-    specs = _load_specs(args.paths, sys.stderr)
+    specs = _load_specs(args.paths)
     if specs is None:
         print("nothing applied: fix the problems above", file=sys.stderr)
         return 1
     with _open(args) as store:
-        changed = _print_diffs(store, specs)
+        plan = plan_apply(store, specs)
+        sys.stdout.write(plan.diff_text())
+        changed = len(plan.changed)
         if args.dry_run:
-            print(f"dry run: {len(changed)} of {len(specs)} spec(s) would change; nothing applied")
+            print(f"dry run: {changed} of {len(specs)} spec(s) would change; nothing applied")
             return 0
-        revisions = store.put_many(specs, author=args.author or default_author())
-    for spec, revision in zip(specs, revisions, strict=True):
-        if spec.dag_id in changed:
-            print(f"applied {spec.dag_id} as revision {revision}")
-        else:
-            print(f"unchanged {spec.dag_id} at revision {revision}")
+        revisions = apply_plan(store, plan, author=args.author or default_author())
+    _print_applied(plan, revisions)
     return 0
 
 
-def _print_diffs(store: ScheduleStore, specs: list[ScheduleSpec]) -> set[str]:
-    changed: set[str] = set()
-    for spec in specs:
-        text = store.diff(spec)
-        if text:
-            changed.add(spec.dag_id)
-            sys.stdout.write(text)
-    return changed
+def _print_applied(plan: ApplyPlan, revisions: dict[str, int]) -> None:
+    for change in plan.changes:
+        if change.action is Action.UNCHANGED:
+            print(f"unchanged {change.spec_id} at revision {revisions[change.spec_id]}")
+        else:
+            print(f"applied {change.spec_id} as revision {revisions[change.spec_id]}")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -231,12 +167,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    specs = _load_specs(args.paths, sys.stderr)
+    specs = _load_specs(args.paths)
     if specs is None:
         return 1
     with _open(args) as store:
-        changed = _print_diffs(store, specs)
-    print(f"{len(changed)} of {len(specs)} spec(s) differ from the store")
+        plan = plan_apply(store, specs)
+    sys.stdout.write(plan.diff_text())
+    print(f"{len(plan.changed)} of {len(specs)} spec(s) differ from the store")
     return 0
 
 
@@ -262,9 +199,7 @@ def _list(args: argparse.Namespace) -> int:
         )
         for s in specs
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_table(rows)
     return 0
 
 
@@ -274,8 +209,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from airflow_provider_scheduler.store.base import spec_to_yaml
-
     with _open(args) as store:
         stored = store.require(args.spec_id, include_deleted=True)
     state = "deleted, " if stored.deleted else ""
@@ -299,9 +232,7 @@ def _history(args: argparse.Namespace) -> int:
     rows += [
         (str(r.revision), r.action, r.author, r.updated_at.isoformat(timespec="seconds")) for r in revisions
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_table(rows)
     return 0
 
 
@@ -310,8 +241,6 @@ def _state_command(action: str) -> Any:
 
     def handler(args: argparse.Namespace) -> int:
         def run(args: argparse.Namespace) -> int:
-            from airflow_provider_scheduler.store.base import default_author
-
             with _open(args) as store:
                 before = store.require(args.spec_id)
                 method = getattr(store, action)
@@ -337,8 +266,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import yaml
-
     with _open(args) as store:
         specs = store.list(namespace=args.namespace)
     if not specs:

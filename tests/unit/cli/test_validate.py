@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from airflow_provider_scheduler.cli import main
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "specs" / "analytics-weekday-report.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "example_dags" / "specs" / "analytics-weekday-report.yaml"
 
 GOOD = """\
 version: 1
@@ -145,6 +145,16 @@ class TestValidate:
         code, out, _ = run(capsys, "-")
         assert code == 0
         assert out == "1 valid spec, 0 invalid, in 1 file(s)\n"
+
+    def test_stdin_is_capped_at_max_spec_bytes(self, capsys, monkeypatch):
+        big = GOOD.format(name="in") + "# " + "x" * (1024 * 1024) + "\n"
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(big.encode())))
+        code, out, err = run(capsys, "-")
+        assert code == 1
+        assert err == (
+            "<stdin>: -: (root): the input is too large (more than 1048576 bytes; at most 1048576 bytes)\n"
+        )
+        assert out == "0 valid specs, 1 invalid, in 1 file(s)\n"
 
     def test_no_files(self, capsys, tmp_path):
         code, _, err = run(capsys, str(tmp_path))
