@@ -107,8 +107,8 @@ class NoCatalogError(LookupError):
 def default_catalog() -> TemplateCatalog:
     """The catalog declared in the ``airflow_provider_scheduler.catalog`` entry point group (cached).
 
-    The entry point names a callable returning the catalog. Looked up only when a caller passes none;
-    every caller inside this provider passes one.
+    The entry point names a callable returning the catalog. Looked up only when a caller passes none
+    (``parse_spec(data)`` in user code, the GitOps operator, which sits below the template layer).
 
     :raises NoCatalogError: no entry point is installed (re-install the provider).
     """
