@@ -28,16 +28,16 @@ token only means the next refresh asks the store for a few more changes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_scheduler.store.atomic_file import write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -137,8 +137,7 @@ def bucket_count(records: int) -> int:
 
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> None:
-    """Write ``snapshot`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``snapshot`` to ``path`` atomically and durably (:func:`~..store.atomic_file.write_atomic`)."""
     snapshot.written_at = datetime.now(UTC).isoformat(timespec="seconds")
     count = bucket_count(len(snapshot.records))
     buckets: list[dict[str, list[Any]]] = [{} for _ in range(count)]
@@ -166,19 +165,7 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
         "buckets": bucket_offsets,
         "records_start": position,
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(_dumps(header) + b"\n")
-            f.write(b"".join(bucket_lines))
-            f.write(b"".join(records))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, b"".join([_dumps(header), b"\n", *bucket_lines, *records]))
 
 
 def _dumps(value: Any) -> bytes:

@@ -8,16 +8,15 @@ file (and namespace/shard), next to the snapshot:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.factory.snapshot import snapshot_dir, store_key
+from airflow_provider_scheduler.store.atomic_file import write_atomic
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterator
     from pathlib import Path
 
@@ -34,16 +33,8 @@ def status_path(store_uri: str, key: str, home: str | os.PathLike[str] | None = 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:
     """Write one loader's status atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(status, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # Rewritten on every parse and only informative: atomic, but not fsynced.
+    write_atomic(path, json.dumps(status, indent=1, sort_keys=True), durable=False)
 
 
 def read_statuses(

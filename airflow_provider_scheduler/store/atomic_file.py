@@ -11,13 +11,21 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8") -> None:
+def write_atomic(
+    path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8", durable: bool = True
+) -> None:
     """Write ``data`` (text or bytes) to ``path`` through a temporary file in the same folder.
 
-    The temporary file is flushed and fsynced, renamed over ``path`` with :func:`os.replace`, and the
-    folder is fsynced where the platform allows it, so the new content survives a crash once this
-    returns. Missing parent folders are created. On failure ``path`` is unchanged and the temporary
-    file removed.
+    The temporary file is renamed over ``path`` with :func:`os.replace`: a reader sees the old content
+    or the new one. With ``durable`` (the default) the file and then the folder are fsynced, so the new
+    content survives a crash once this returns; ``durable=False`` skips both for files rewritten on
+    every DAG parse whose loss costs nothing (the loader's status). Missing parent folders are created.
+    On failure ``path`` is unchanged and the temporary file removed.
+
+    :param path: the file to replace.
+    :param data: its new content; ``str`` is encoded with ``encoding``.
+    :param encoding: encoding of text ``data``.
+    :param durable: fsync the file and its folder before returning.
     """
     target = os.fspath(path)
     folder = os.path.dirname(target) or "."
@@ -27,14 +35,16 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: str | Path) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 
+from airflow_provider_scheduler.spec.dates import date_from_canonical, utc_instant
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.model import ScheduleSpec
 from airflow_provider_scheduler.spec.parser import parse_spec
@@ -364,11 +365,8 @@ def state_after(action: str, spec: dict[str, Any]) -> tuple[dict[str, Any], bool
 
 
 def _ended(value: str, now: datetime) -> bool:
-    """Whether a stored ``end_date`` (date or aware date-time, ISO) is at or before ``now``."""
+    """Whether a stored (canonical) ``end_date`` is at or before ``now`` (a date: midnight UTC)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return utc_instant(date_from_canonical(value)) <= now
     except ValueError:
         return False
-    if parsed.tzinfo is None:  # a plain date: midnight UTC is close enough to say "already ended"
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed <= now
