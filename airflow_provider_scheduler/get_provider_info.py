@@ -42,6 +42,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_scheduler.operators.trigger_dag_run",
                     "airflow_provider_scheduler.operators.pause_dag",
                     "airflow_provider_scheduler.operators.apply_specs",
+                    "airflow_provider_scheduler.operators.http_request",
                 ],
             }
         ],
