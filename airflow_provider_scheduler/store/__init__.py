@@ -6,9 +6,9 @@ Open one with :func:`open_store`::
     revision = store.put(spec_dict, author="alice", expected_revision=3)
     changed, token = store.changes(previous_token)
 
-Backends: ``sqlite:///PATH`` (embedded default), ``postgresql://...`` (SQLAlchemy Core; psycopg 3 on
-SQLAlchemy 2, psycopg2 on SQLAlchemy 1.4) and ``file:///DIR`` (a folder of YAML/JSON specs, optionally
-``?mode=ro``). Importing this package imports neither Airflow nor SQLAlchemy.
+Backends: ``sqlite:///PATH`` (embedded default), ``postgresql://...`` (SQLAlchemy Core; psycopg2 when
+installed, as SQLAlchemy's default, else psycopg 3 on SQLAlchemy 2) and ``file:///DIR`` (a folder of
+YAML/JSON specs, optionally ``?mode=ro``). Importing this package imports neither Airflow nor SQLAlchemy.
 """
 
 from __future__ import annotations

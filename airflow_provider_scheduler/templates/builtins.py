@@ -10,6 +10,7 @@ connection). Operators are imported inside the builders, i.e. only when the fact
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import json
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ class TemplateSettings:
         return cls.from_options({k: conf.get("schedule_specs", k, fallback="") or "" for k in keys})
 
 
+@functools.cache  # looked up once per operator class, not once per task of every spec
 def _import_first(name: str, *modules: str) -> Any:
     for module in modules:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,30 @@ class TestOpenStore:
                 "store URI 'postgresql://app:***@db/specs' needs the psycopg2 driver with SQLAlchemy "
                 f"{sql.sa.__version__} (Airflow 2.x): `pip install psycopg2-binary`"
             )
+
+    @pytest.mark.parametrize(
+        ("installed", "loaded", "driver"),
+        [
+            ({"psycopg", "psycopg2"}, set(), "psycopg2"),  # SQLAlchemy's default, the cheaper import
+            ({"psycopg", "psycopg2"}, {"psycopg"}, "psycopg"),  # already loaded in this process: free
+            ({"psycopg", "psycopg2"}, {"psycopg", "psycopg2"}, "psycopg2"),
+            ({"psycopg"}, set(), "psycopg"),
+        ],
+    )
+    def test_plain_postgresql_uri_picks_the_cheapest_installed_driver(
+        self, monkeypatch: pytest.MonkeyPatch, installed: set[str], loaded: set[str], driver: str
+    ) -> None:
+        from airflow_provider_scheduler.store import sql
+
+        if not sql.SQLALCHEMY_2 and driver == "psycopg":
+            pytest.skip("SQLAlchemy 1.4 (Airflow 2.11) has no psycopg 3 dialect")
+        monkeypatch.setattr(sql, "_importable", lambda module: module in installed)
+        for module in ("psycopg", "psycopg2"):
+            if module in loaded:
+                monkeypatch.setitem(sys.modules, module, sys.modules.get(module) or types.ModuleType(module))
+            else:
+                monkeypatch.delitem(sys.modules, module, raising=False)
+        assert sql._sqlalchemy_url("postgresql://app:pw@db/specs") == f"postgresql+{driver}://app:pw@db/specs"
 
     def test_redact_uri(self) -> None:
         assert (

@@ -16,6 +16,7 @@ from airflow_provider_scheduler.templates import (
     load_entry_points,
     register,
 )
+from airflow_provider_scheduler.templates import registry as registry_module
 from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
 
 BUILDS: list[dict[str, Any]] = []
@@ -143,11 +144,19 @@ class TestEntryPoints:
         objects = {"custom:templates": [CUSTOM], "custom:register": register_fn, "custom:broken": 42}
         points = [EntryPoint(name=n, value=n, group="airflow_provider_scheduler.templates") for n in objects]
         monkeypatch.setattr(EntryPoint, "load", lambda self: objects[self.value])
-        monkeypatch.setattr("importlib.metadata.entry_points", lambda group: points)
+        # the same entry point twice: a distribution found on two sys.path entries loads once
+        monkeypatch.setattr(registry_module, "_entry_points", lambda group: [*points, points[0]])
         registry = TemplateRegistry()
         load_entry_points(registry)  # the broken one is logged and skipped
         assert registry.names() == ["refresh_cache"]
         assert registry.notifier_names() == ["pager"]
+
+    def test_reads_installed_entry_points_through_airflows_cached_scan(self):
+        # This provider's own distribution declares the catalog entry point (pyproject.toml); it must
+        # be found through whichever of Airflow's scans this Airflow version has.
+        found = registry_module._entry_points("airflow_provider_scheduler.catalog")
+        assert "airflow_provider_scheduler.templates:default_registry" in {ep.value for ep in found}
+        assert registry_module._entry_points("airflow_provider_scheduler.no-such-group") == []
 
 
 class TestDefaultRegistry:
