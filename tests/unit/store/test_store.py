@@ -123,6 +123,8 @@ class TestOpenStore:
         from airflow_provider_scheduler.store import sql
 
         monkeypatch.setattr(sql, "_importable", lambda module: False)
+        for module in ("psycopg", "psycopg2"):  # not installed, so not loaded either
+            monkeypatch.delitem(sys.modules, module, raising=False)
         with pytest.raises(InvalidStoreUriError) as info:
             open_store("postgresql://app:pw@db/specs")
         if sql.SQLALCHEMY_2:
