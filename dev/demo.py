@@ -53,21 +53,23 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _applied(home: Path) -> dict[str, str]:
+    """File name -> content hash of the example specs as the demo last applied them (none: empty)."""
+    try:
+        return dict(json.loads((home / APPLIED_FILE).read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
 def specs_to_apply(home: Path, spec_files: list[Path]) -> list[Path]:
     """The example spec files that are new or changed since the demo last applied them."""
-    try:
-        applied = json.loads((home / APPLIED_FILE).read_text())
-    except (OSError, ValueError):
-        applied = {}
+    applied = _applied(home)
     return [path for path in spec_files if applied.get(path.name) != _digest(path)]
 
 
 def record_applied(home: Path, spec_files: list[Path]) -> None:
     """Remember the content of ``spec_files`` as applied (merged with what was applied before)."""
-    try:
-        applied = json.loads((home / APPLIED_FILE).read_text())
-    except (OSError, ValueError):
-        applied = {}
+    applied = _applied(home)
     applied.update({path.name: _digest(path) for path in spec_files})
     write_private(home / APPLIED_FILE, json.dumps(applied, indent=2, sort_keys=True))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -41,6 +42,17 @@ class TestDockerCompose:
         dockerfile = (DEV / "Dockerfile").read_text()
         tested = re.search(r'AIRFLOW_33="([\d.]+)"', (DEV / "setup-venvs.sh").read_text()).group(1)
         assert f"apache/airflow:{tested}-python3.11" in dockerfile
+
+    def test_init_applies_the_example_specs_only_to_an_empty_store(self, compose):
+        argv = shlex.split(compose["services"]["airflow-init"]["command"])
+        assert argv[:2] == ["bash", "-c"]
+        script = argv[2]
+        check = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stderr
+        assert re.search(
+            r"if airflow-scheduler list --json .*; then\s+echo [^;]*;\s+else\s+airflow-scheduler apply",
+            script,
+        )
 
     @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose client not installed")
     def test_compose_file_is_valid(self):
