@@ -10,25 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "store"))
-from store_contract import invalid_spec, make_spec
+from store_contract import invalid_spec, make_spec, write_spec_file
 
 pytestmark = pytest.mark.integration
-
-
-def write(path: Path, spec: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
 
 
 @pytest.fixture
 def specs_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "specs"
-    write(folder / "a.yaml", make_spec("a"))
-    write(folder / "sub" / "b.yml", make_spec("b", namespace="qa"))
+    write_spec_file(folder / "a.yaml", make_spec("a"))
+    write_spec_file(folder / "sub" / "b.yml", make_spec("b", namespace="qa"))
     return folder
 
 
@@ -54,7 +47,7 @@ def test_console_script_uses_the_configured_store(tmp_path: Path, specs_dir: Pat
         ("analytics.a", "ci-bot"),
         ("qa.b", "ci-bot"),
     ]
-    invalid = write(specs_dir / "bad.yaml", invalid_spec("bad"))
+    invalid = write_spec_file(specs_dir / "bad.yaml", invalid_spec("bad"))
     refused = subprocess.run(
         [str(script), "apply", str(invalid)],
         env=env,

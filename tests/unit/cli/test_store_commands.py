@@ -14,16 +14,10 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
-from store_contract import canonical, invalid_spec, make_spec
+from store_contract import canonical, invalid_spec, make_spec, write_spec_file
 
 from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.store import open_store
-
-
-def write(path: Path, spec: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
 
 
 @pytest.fixture
@@ -34,8 +28,8 @@ def uri(tmp_path: Path) -> str:
 @pytest.fixture
 def specs_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "specs"
-    write(folder / "a.yaml", make_spec("a"))
-    write(folder / "sub" / "b.yml", make_spec("b", namespace="qa"))
+    write_spec_file(folder / "a.yaml", make_spec("a"))
+    write_spec_file(folder / "sub" / "b.yml", make_spec("b", namespace="qa"))
     return folder
 
 
@@ -66,7 +60,7 @@ class TestApply:
         assert (
             capsys.readouterr().out == "unchanged analytics.a at revision 1\nunchanged qa.b at revision 1\n"
         )
-        write(specs_dir / "a.yaml", make_spec("a", schedule="@daily"))
+        write_spec_file(specs_dir / "a.yaml", make_spec("a", schedule="@daily"))
         assert main(["apply", str(specs_dir / "a.yaml"), "--store", uri, "--author", "erin"]) == 0
         out = capsys.readouterr().out
         assert "-schedule: 0 6 * * *\n+schedule: '@daily'\n" in out
@@ -77,7 +71,7 @@ class TestApply:
     def test_one_invalid_spec_applies_nothing(
         self, uri: str, specs_dir: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        bad = write(specs_dir / "zz-bad.yaml", invalid_spec("bad"))
+        bad = write_spec_file(specs_dir / "zz-bad.yaml", invalid_spec("bad"))
         assert main(["apply", str(specs_dir), "--store", uri]) == 1
         captured = capsys.readouterr()
         lines = captured.err.splitlines()
@@ -138,7 +132,7 @@ class TestReadCommands:
         capsys.readouterr()
 
     def test_diff(self, uri: str, specs_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        write(specs_dir / "a.yaml", make_spec("a", schedule="@hourly"))
+        write_spec_file(specs_dir / "a.yaml", make_spec("a", schedule="@hourly"))
         assert main(["diff", str(specs_dir), "--store", uri]) == 0
         out = capsys.readouterr().out
         assert out.startswith("--- analytics.a (stored)\n+++ analytics.a (candidate)\n")

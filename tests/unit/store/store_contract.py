@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 from airflow_provider_scheduler.spec import SpecError, parse_spec
 from airflow_provider_scheduler.store import (
@@ -25,6 +26,7 @@ from airflow_provider_scheduler.store import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 
 def make_spec(
@@ -44,6 +46,13 @@ def make_spec(
     }
     spec.update(extra)
     return spec
+
+
+def write_spec_file(path: Path, spec: object) -> Path:
+    """Write ``spec`` as a YAML file at ``path`` (folders created); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
 
 
 def invalid_spec(name: str = "broken") -> dict[str, Any]:
