@@ -45,9 +45,11 @@ records the end of its run in the store (``ScheduleStore.finish``: a revision by
 ``end_date``), because the DAG processor cannot read run history at parse time on Airflow 3; the next
 refresh drops a ``@once`` spec whose ``end_date`` has passed, with no grace (its one run is over).
 
-Imports: this module is imported on every DAG-file parse, so the store, the spec package, the
-templates, the hook and Airflow are imported inside the functions that need them and a parse pays
-only for what it uses (``python -X importtime -c "import airflow_provider_scheduler.factory.loader"``).
+Imports: this module is imported on every DAG-file parse. The spec package and the store's base
+(no SQLAlchemy) come with the snapshot module, since every parse that builds a DAG needs them; the
+templates, the hook, SQLAlchemy and Airflow are imported inside the functions that need them, so a
+parse pays only for what it uses
+(``python -X importtime -c "import airflow_provider_scheduler.factory.loader"``).
 """
 
 from __future__ import annotations
