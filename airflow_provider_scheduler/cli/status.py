@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from airflow_provider_scheduler.factory.status import read_statuses
+from airflow_provider_scheduler.store.uri import redact_text, redact_uri
 
 
 def add_status_command(subparsers: Any) -> None:
@@ -37,6 +38,10 @@ def add_status_command(subparsers: Any) -> None:
 def collect_status(store: str | None = None, home: str | None = None) -> dict[str, Any]:
     """Loader statuses plus the cross-loader duplicate check (``{"loaders": [...], "duplicates": {...}}``)."""
     loaders = list(read_statuses(store, home))
+    for status in loaders:  # a status file written by an older version may hold a password
+        for key in ("store", "message", "refresh"):
+            if isinstance(status.get(key), str):
+                status[key] = redact_uri(status[key]) if key == "store" else redact_text(status[key])
     owners: dict[str, list[str]] = {}
     for status in loaders:
         label = _label(status)

@@ -335,7 +335,7 @@ def load_schedules(
         from airflow_provider_scheduler.store.uri import default_store_uri
 
         store = default_store_uri()
-    from airflow_provider_scheduler.store.uri import redact_uri
+    from airflow_provider_scheduler.store.uri import redact_text, redact_uri, uri_secrets
 
     shown = redact_uri(store)
     path = snapshot_path(store, home)
@@ -373,7 +373,7 @@ def load_schedules(
             key = getattr(problem, "spec_id", None) or getattr(problem, "source", None) or "?"
             result.errors[str(key)] = _describe(problem)
     except Exception as exc:
-        reason = _describe(exc)
+        reason = redact_text(_describe(exc), uri_secrets(store))  # a driver's text may hold the DSN
         result.refresh = f"failed: {reason}"
         if snap is not None:
             log.warning(
@@ -493,7 +493,9 @@ def _load_one(
             store_obj = _open_store(store)
             stored = run_bounded(lambda: _fetch_one(store_obj, dag_id), timeout, "get")
         except Exception as exc:
-            result.refresh = f"failed: {_describe(exc)}"
+            from airflow_provider_scheduler.store.uri import redact_text, uri_secrets
+
+            result.refresh = f"failed: {redact_text(_describe(exc), uri_secrets(store))}"
             log.warning(
                 "spec %s: not in the snapshot and the store is unreachable (%s)", dag_id, result.refresh
             )

@@ -49,7 +49,7 @@ from airflow_provider_scheduler.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from airflow_provider_scheduler.store.uri import POSTGRES_SCHEMES, redact_uri
+from airflow_provider_scheduler.store.uri import POSTGRES_SCHEMES, redact_text, redact_uri, uri_secrets
 
 if TYPE_CHECKING:
     import builtins
@@ -188,13 +188,21 @@ def _importable(module: str) -> bool:
 def parse_store_url(uri: str) -> sa.engine.URL:
     """The SQLAlchemy URL of a store URI, or :class:`InvalidStoreUriError` (without the password)."""
     try:
-        return sa.engine.make_url(_sqlalchemy_url(uri))
+        url = sa.engine.make_url(_sqlalchemy_url(uri))
     except (sa_exc.ArgumentError, ValueError) as err:
         if isinstance(err, InvalidStoreUriError):
             raise
         raise InvalidStoreUriError(
             f"store URI {redact_uri(uri)!r} is malformed (check the host, port and database parts)"
         ) from None
+    if url.host and "@" in url.host:
+        # SQLAlchemy ends the password at the first "@": the rest of it would reach the driver (and its
+        # "could not translate host name" message) as the host name.
+        raise InvalidStoreUriError(
+            f"store URI {redact_uri(uri)!r}: the password (or user name) holds a raw '@'; "
+            "write it as %40 (percent-encode @ : / ? # % in the password)"
+        )
+    return url
 
 
 def create_store_engine(uri: str) -> Engine:
@@ -223,7 +231,13 @@ def create_store_engine(uri: str) -> Engine:
         engine = sa.create_engine(url, **kwargs)
     except (ImportError, sa_exc.NoSuchModuleError) as err:
         raise InvalidStoreUriError(
-            f"store URI {redact_uri(uri)!r}: database driver missing ({err})"
+            f"store URI {redact_uri(uri)!r}: database driver missing "
+            f"({redact_text(_first_line(err), uri_secrets(uri))})"
+        ) from None
+    except sa_exc.ArgumentError as err:  # e.g. sqlite://user:password@...: SQLAlchemy's text shows the URL
+        raise InvalidStoreUriError(
+            f"store URI {redact_uri(uri)!r} is not valid for this database "
+            f"({redact_text(_first_line(err), uri_secrets(uri))})"
         ) from None
     if is_sqlite:
         _configure_sqlite(engine, wal=not memory)
@@ -267,7 +281,8 @@ class SqlScheduleStore(ScheduleStore):
         self, uri: str, *, registry: TemplateCatalog | None = None, policy: GovernancePolicy | None = None
     ) -> None:
         super().__init__(redact_uri(uri), registry=registry, policy=policy)
-        self._password = parse_store_url(uri).password
+        #: the URI's secrets as a driver may print them, scrubbed from every wrapped error's message
+        self._secrets = uri_secrets(uri)
         self.engine = create_store_engine(uri)
         self._schema_ready = False
         #: test hook: called with the connection between the statements of a write transaction
@@ -290,10 +305,7 @@ class SqlScheduleStore(ScheduleStore):
             raise
 
     def _unavailable(self, err: BaseException) -> StoreUnavailableError:
-        reason = _first_line(err)
-        if self._password:
-            reason = reason.replace(str(self._password), "***")
-        return StoreUnavailableError(self.uri, reason)
+        return StoreUnavailableError(self.uri, redact_text(_first_line(err), self._secrets))
 
     @contextlib.contextmanager
     def _txn(self, *, write: bool) -> Iterator[Connection]:
