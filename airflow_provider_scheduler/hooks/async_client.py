@@ -338,12 +338,13 @@ class SchedulerAsyncClient:
         settings = self.settings
         mode = auth_mode(settings, self._known_version()) if authenticate else "none"
         exchange = self._exchange(method, path, refreshable=mode == "jwt")
+        url = f"{settings.base_url}{path}"
         while True:
             headers = await self._auth_headers(mode)
             exchange.add_secret(headers.get("Authorization", "").removeprefix("Bearer ") or None)
             try:
                 answer = await self._exchange_once(
-                    method, path, params=params, json_body=json_body, headers=headers, mode=mode
+                    method, url, params=params, json_body=json_body, headers=headers, mode=mode
                 )
             except (aiohttp.ClientSSLError, ssl.SSLError) as err:
                 raise exchange.tls_error(str(err)) from err
@@ -362,13 +363,18 @@ class SchedulerAsyncClient:
                 log.info("The API rejected the cached token (%s); fetching a new one", decision.reason)
                 self._forget_token(headers)
                 continue
+            if decision.action == "redirect":
+                # Same origin (rest.core checked it); the Location carries its own query.
+                log.debug("%s %s %s within %s", method, path, decision.reason, settings.base_url)
+                url, params = decision.url, None
+                continue
             log.warning(*exchange.retry_log_args(decision))
             await self._sleep(decision.delay)
 
     async def _exchange_once(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
         headers: Mapping[str, str],
         params: list[tuple[str, str]] | None,
@@ -391,13 +397,16 @@ class SchedulerAsyncClient:
             slots,
             self._session().request(
                 method,
-                f"{settings.base_url}{path}",
+                url,
                 params=params,
                 json=json_body,
                 headers={**_DEFAULT_HEADERS, **headers},
                 auth=auth,
                 timeout=aiohttp.ClientTimeout(total=float(settings.timeout)),
                 ssl=self._ssl(),
+                # rest.core decides on redirects: none leaves the approved host (aiohttp would resend
+                # the body and custom headers to any host a server names).
+                allow_redirects=False,
             ) as response,
         ):
             return Answer(
@@ -405,6 +414,8 @@ class SchedulerAsyncClient:
                 text=await response.text(),
                 content_type=response.headers.get("Content-Type"),
                 retry_after=response.headers.get("Retry-After"),
+                location=response.headers.get("Location"),
+                url=str(response.url),
             )
 
     # -- authentication -------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from airflow_provider_scheduler.rest.errors import (
     SchedulerApiError,
     SchedulerAuthError,
     SchedulerNotFoundError,
+    SchedulerRedirectError,
     SchedulerTransientError,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "SchedulerAuthError",
     "SchedulerHook",
     "SchedulerNotFoundError",
+    "SchedulerRedirectError",
     "SchedulerTransientError",
 ]
 
@@ -74,7 +76,10 @@ class SchedulerHook(BaseHook):
     (401, or Airflow 3's 403 "Invalid JWT token"), then fetched again once. Connection errors,
     timeouts, 408, 429 and 5xx are retried up to ``max_retries`` times with full-jitter exponential backoff
     (a server's ``Retry-After`` wins); other 4xx fail at once with a :class:`SchedulerApiError` that
-    says what the server answered and what to check.
+    says what the server answered and what to check. No request leaves the connection's host: a
+    redirect to another host is a :class:`~airflow_provider_scheduler.rest.errors.SchedulerRedirectError`
+    (nothing is sent there); one within the host is followed at most 5 times
+    (:mod:`airflow_provider_scheduler.rest.redirects`).
 
     :param scheduler_conn_id: id of a connection of type ``scheduler``.
     :param api_version: ``auto`` | ``v2`` | ``v1``; overrides the connection's ``api_version``.
@@ -428,6 +433,9 @@ class SchedulerHook(BaseHook):
                     timeout=settings.timeout,
                     # Per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
                     verify=settings.verify,
+                    # rest.core decides on redirects: none leaves the approved host (requests would
+                    # resend the body and custom headers to any host a server names).
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as err:
                 raise exchange.tls_error(str(err)) from err
@@ -441,6 +449,8 @@ class SchedulerHook(BaseHook):
                     text=response.text,
                     content_type=response.headers.get("Content-Type"),
                     retry_after=response.headers.get("Retry-After"),
+                    location=response.headers.get("Location"),
+                    url=response.url,
                 )
                 decision = exchange.after_answer(answer)
                 cause = None
@@ -452,6 +462,11 @@ class SchedulerHook(BaseHook):
             if decision.action == "refresh":
                 self.log.info("The API rejected the cached token (%s); fetching a new one", decision.reason)
                 self._jwt = None
+                continue
+            if decision.action == "redirect":
+                # Same origin (rest.core checked it); the Location carries its own query.
+                self.log.debug("%s %s %s within %s", method, path, decision.reason, settings.base_url)
+                url, params = decision.url, None
                 continue
             self.log.warning(*exchange.retry_log_args(decision))
             self._sleep(decision.delay)

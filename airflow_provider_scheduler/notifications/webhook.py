@@ -7,10 +7,12 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, BaseNotifier
 
+from airflow_provider_scheduler.rest.errors import SchedulerRedirectError
 from airflow_provider_scheduler.rest.http_target import (
     connection_base_url,
     connection_session_args,
     join_endpoint,
+    send_within_origin,
 )
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ def run_summary(context: Any, event: str) -> dict[str, Any]:
 class WebhookNotifier(BaseNotifier):
     """POST ``run_summary`` as JSON to ``connection base URL + endpoint``.
 
+    No request leaves the connection's host: a redirect to another host is refused and logged as a
+    warning (nothing is sent there); one within the host is followed (307/308, at most 5). An error
+    answer is logged as a warning too: a notifier never fails the run it reports on.
+
     :param conn_id: connection id (approved in ``[schedule_specs] webhook_connections``).
     :param endpoint: path relative to the connection's base URL.
     :param event: ``on_failure``, ``on_success`` or ``on_retry`` (included in the body).
@@ -64,7 +70,19 @@ class WebhookNotifier(BaseNotifier):
         conn = BaseHook.get_connection(self.conn_id)
         url = join_endpoint(connection_base_url(conn), self.endpoint)
         body = run_summary(context, self.event)
-        response = requests.post(url, json=body, timeout=self.timeout, **connection_session_args(conn))
+        args = connection_session_args(conn)
+
+        def send(method: str, target: str) -> requests.Response:
+            # allow_redirects=False: send_within_origin decides, and never sends to another host
+            return requests.request(
+                method, target, json=body, timeout=self.timeout, allow_redirects=False, **args
+            )
+
+        try:
+            response = send_within_origin(send, "POST", url)
+        except SchedulerRedirectError as err:
+            log.warning("Webhook %s not notified: %s", url, err)
+            return
         if response.status_code >= 400:
             log.warning("Webhook %s answered HTTP %s", url, response.status_code)
         else:

@@ -6,7 +6,9 @@ behave the same wherever the provider runs; and it must only ever talk to the co
 (the spec supplies a relative path, never a URL).
 
 The connection's URL follows the hook's rule (:mod:`airflow_provider_scheduler.rest.http_target`).
-Credentials never reach the log, the XCom or an exception message.
+Credentials never reach the log, the XCom or an exception message. No request leaves the connection's
+host: a redirect to another host fails the task (nothing, not even the connection's headers or the
+body, is sent there); one within the host is followed (at most 5, the method kept).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from airflow_provider_scheduler.rest.http_target import (
     connection_base_url,
     connection_session_args,
     join_endpoint,
+    send_within_origin,
 )
 
 if TYPE_CHECKING:
@@ -78,15 +81,20 @@ class SpecHttpRequestOperator(BaseOperator):
         args = connection_session_args(conn)
         args["headers"].update(self.headers or {})
         self.log.info("%s %s", self.method, url)
-        try:
-            response = requests.request(
-                self.method,
-                url,
+
+        def send(method: str, target: str) -> requests.Response:
+            return requests.request(
+                method,
+                target,
                 json=self.json,
                 data=self.data,
                 timeout=self.request_timeout,
+                allow_redirects=False,  # send_within_origin decides: never to another host
                 **args,
             )
+
+        try:
+            response = send_within_origin(send, self.method, url)
         except requests.RequestException as exc:
             raise AirflowException(f"{self.method} {url} failed: {type(exc).__name__}") from None
         self.log.info("Response %s: %s", response.status_code, response.text[:_MAX_RESPONSE_LOG])

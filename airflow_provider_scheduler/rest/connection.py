@@ -85,19 +85,46 @@ def _pick(argument: Any, extra: Mapping[str, Any], key: str) -> Any:
     return value
 
 
+def _without_userinfo(raw: str) -> str:
+    """``raw`` for a message: anything up to the last ``@`` (a user name and password) is ``***``."""
+    if "@" not in raw:
+        return raw
+    scheme, sep, rest = raw.partition("://")
+    prefix = f"{scheme}://" if sep else ""
+    return f"{prefix}***@{(rest if sep else raw).rpartition('@')[2]}"
+
+
 def build_base_url(host: str | None, *, port: int | None = None, schema: str | None = None) -> str:
     """Return the normalised API base URL (``scheme://host[:port][/prefix]``, no trailing slash).
+
+    A ``user:password@`` pasted into the host is dropped (the connection's login and password fields
+    hold them); an ``@`` anywhere else (e.g. a password with a raw ``/`` or ``#``) is refused. Messages
+    never show what comes before the last ``@``.
 
     :param host: the connection's host: a URL, or a bare host name.
     :param port: the connection's port, used when ``host`` names none.
     :param schema: the connection's schema field; ``http``/``https`` there chooses the scheme of a bare
         host.
+    :raises ValueError: the host cannot be used; the message names the problem without credentials.
     """
     raw = (host or "").strip()
     if not raw:
         raise ValueError(
             "the connection has no host: set it to the Airflow API URL, e.g. https://airflow.example.com"
         )
+    if "@" in raw:
+        scheme, sep, rest = raw.partition("://")
+        if not sep:
+            scheme, rest = "", raw
+        authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        if "@" in rest[authority_end:]:
+            raise ValueError(
+                f"the Airflow API URL {_without_userinfo(raw)!r} holds an '@' outside user:password@host: "
+                "put the user name and password in the connection's login and password fields"
+            )
+        # Drop user:password@ from a pasted URL (also before a port that would not parse).
+        stripped = rest[:authority_end].rpartition("@")[2] + rest[authority_end:]
+        raw = f"{scheme}://{stripped}" if sep else stripped
     if "://" not in raw:
         bare_host = raw.split("/", 1)[0].rsplit(":", 1)[0].lower()
         has_port = ":" in raw.split("/", 1)[0] and not raw.startswith("[")
@@ -114,12 +141,15 @@ def build_base_url(host: str | None, *, port: int | None = None, schema: str | N
         else:
             scheme = "https"
         raw = f"{scheme}://{raw}"
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        raise ValueError(f"the Airflow API URL {raw!r} is not a valid URL") from None
     if parts.scheme not in {"http", "https"}:
         raise ValueError(f"the Airflow API URL must start with http:// or https://, got {parts.scheme}://")
     if not parts.hostname:
         raise ValueError(f"the Airflow API URL {raw!r} names no host")
-    netloc = parts.netloc.rsplit("@", 1)[-1]  # never keep user:password@ from a pasted URL
+    netloc = parts.netloc
     try:
         url_port = parts.port
     except ValueError:

@@ -27,8 +27,10 @@ from airflow_provider_scheduler.rest.errors import (
     SchedulerApiError,
     SchedulerAuthError,
     SchedulerNotFoundError,
+    SchedulerRedirectError,
     SchedulerTransientError,
 )
+from airflow_provider_scheduler.rest.redirects import is_redirect, next_hop
 
 if TYPE_CHECKING:
     from airflow_provider_scheduler.rest.connection import SchedulerConnectionSettings
@@ -70,6 +72,9 @@ class Answer:
     text: str = ""
     content_type: str | None = None
     retry_after: str | None = None
+    #: The ``Location`` header (a redirect's target) and the URL that answered, to resolve it against.
+    location: str | None = None
+    url: str | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON (``ValueError`` when it is not JSON)."""
@@ -79,13 +84,16 @@ class Answer:
 @dataclass(frozen=True)
 class Decision:
     """What a transport does next: ``return`` the answer, ``retry`` after ``delay`` seconds,
-    ``refresh`` (forget the JWT, fetch a new one, send again) or ``raise`` ``error``."""
+    ``refresh`` (forget the JWT, fetch a new one, send again), ``redirect`` (send the same request to
+    ``url``, same origin: :mod:`~airflow_provider_scheduler.rest.redirects`) or ``raise`` ``error``."""
 
-    action: Literal["return", "retry", "refresh", "raise"]
+    action: Literal["return", "retry", "refresh", "redirect", "raise"]
     delay: float = 0.0
     error: SchedulerApiError | None = None
     #: Why a retry happens (status or network reason), for the transport's log line.
     reason: str = ""
+    #: Where a followed redirect goes (same origin as the request).
+    url: str = ""
 
 
 def is_transient_status(status: int) -> bool:
@@ -139,6 +147,8 @@ class Exchange:
         self.uniform = uniform
         self.attempt = 0
         self.refreshed = False
+        #: Redirects followed (within the approved origin; see rest.redirects).
+        self.redirects = 0
 
     def add_secret(self, secret: str | None) -> None:
         """Scrub ``secret`` (e.g. a JWT fetched after this exchange began) from its messages too."""
@@ -150,7 +160,26 @@ class Exchange:
         return Decision("retry", delay=delay, reason=reason)
 
     def after_answer(self, answer: Answer) -> Decision:
-        """Decide after the server answered (any status)."""
+        """Decide after the server answered (any status).
+
+        A redirect is never followed to another origin (that is an error naming both hosts; nothing is
+        sent there) and within the origin at most ``MAX_REDIRECTS`` times. Transports send with their
+        library's own redirect following off.
+        """
+        if is_redirect(answer.status, answer.location):
+            assert answer.location is not None
+            try:
+                hop = next_hop(
+                    f"{self.method} {self.path}",
+                    answer.url or f"{self.base_url}{self.path}",
+                    answer.status,
+                    answer.location,
+                    followed=self.redirects,
+                )
+            except SchedulerRedirectError as err:
+                return Decision("raise", error=err)
+            self.redirects += 1
+            return Decision("redirect", url=hop.url, reason=f"redirected ({answer.status})")
         if self.refreshable and not self.refreshed and is_token_rejection(answer.status, answer.text):
             self.refreshed = True
             return Decision("refresh", reason=str(answer.status))

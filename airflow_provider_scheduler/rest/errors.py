@@ -46,8 +46,21 @@ class SchedulerTransientError(SchedulerApiError):
     """A transient failure (connection error, timeout, 408, 429, 5xx) persisted through every retry."""
 
 
+class SchedulerRedirectError(SchedulerApiError):
+    """A redirect was refused: to another host, more than the allowed hops, or one that changes the method.
+
+    Nothing was sent to the redirect's target (see :mod:`airflow_provider_scheduler.rest.redirects`).
+    """
+
+
 #: The API errors by class name: the fixed allow-list a trigger event's ``error_type`` is mapped through.
 API_ERRORS: dict[str, type[SchedulerApiError]] = {
     cls.__name__: cls
-    for cls in (SchedulerApiError, SchedulerAuthError, SchedulerNotFoundError, SchedulerTransientError)
+    for cls in (
+        SchedulerApiError,
+        SchedulerAuthError,
+        SchedulerNotFoundError,
+        SchedulerRedirectError,
+        SchedulerTransientError,
+    )
 }

@@ -4,15 +4,24 @@ notifier): its base URL by the hook's rule, a relative endpoint, and the ``reque
 Connection fields used: ``host`` (may include the scheme), ``schema`` (``http``/``https`` when host has
 no scheme), ``port``, ``login``/``password`` (HTTP basic auth when login is set), and ``extra``
 ``{"headers": {...}, "verify": true}``.
+
+No request leaves the connection's host: the callers send with ``allow_redirects=False`` through
+:func:`send_within_origin`, which follows a redirect only within the connection's origin (the rule of
+:mod:`~airflow_provider_scheduler.rest.redirects`) and refuses any other.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_scheduler.rest.connection import build_base_url
+from airflow_provider_scheduler.rest.redirects import is_redirect, next_hop
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def connection_base_url(conn: Any) -> str:
@@ -42,3 +51,27 @@ def connection_session_args(conn: Any) -> dict[str, Any]:
     if conn.login:
         args["auth"] = (conn.login, conn.password or "")
     return args
+
+
+def send_within_origin(send: Callable[[str, str], Any], method: str, url: str) -> Any:
+    """Send ``method url`` with ``send`` and follow redirects only within the URL's origin.
+
+    :param send: ``send(method, url)`` makes one request without following redirects
+        (``requests.request(..., allow_redirects=False)``) and returns the ``requests.Response``.
+    :param method: the HTTP method (kept on every followed redirect, see :func:`.redirects.next_hop`).
+    :param url: the approved URL (connection base URL plus endpoint).
+    :return: the first answer that is not a redirect.
+    :raises SchedulerRedirectError: a redirect to another origin (nothing is sent there), more than
+        ``MAX_REDIRECTS`` of them, or one that would change the method; the message names both origins
+        and carries no credentials.
+    """
+    what = f"{method} {urlsplit(url).path or '/'}"
+    current, followed = url, 0
+    while True:
+        response = send(method, current)
+        location = response.headers.get("Location")
+        if not is_redirect(response.status_code, location):
+            return response
+        hop = next_hop(what, current, response.status_code, location, followed=followed)
+        response.close()
+        current, followed = hop.url, followed + 1

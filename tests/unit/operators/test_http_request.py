@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from recording_http import RecordingServer, Reply
 
 from airflow_provider_scheduler.operators.http_request import SpecHttpRequestOperator
 from airflow_provider_scheduler.rest.http_target import (
@@ -94,3 +97,119 @@ class TestUrls:
 
         with pytest.raises(AirflowException, match="connection 'a' has no host"):
             connection_base_url(Connection(conn_id="a", conn_type="http"))
+
+
+API_KEY = "Zq7-api-key"
+
+
+def refused(method_path: str, status: int, source: str, target: str) -> str:
+    return (
+        f"{method_path} was redirected ({status}) from {source} to another host, {target}: refused, so "
+        f"that no request, credentials or configured headers leave {source}. If {target} is the right "
+        "server, set the connection's host to it."
+    )
+
+
+class TestRedirects:
+    """Two real servers on 127.0.0.1: the approved one redirects, the foreign one must receive nothing."""
+
+    @pytest.fixture
+    def foreign(self):
+        with RecordingServer() as server:
+            yield server
+
+    @staticmethod
+    def approve(monkeypatch, url: str) -> None:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_APPROVED",
+            json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": url,
+                    "login": "bot",
+                    "password": "Zq7-password",
+                    "extra": {"headers": {"X-Api-Key": API_KEY}},
+                }
+            ),
+        )
+
+    @pytest.mark.parametrize(
+        ("method", "status"), [("POST", 307), ("POST", 308), ("GET", 301), ("GET", 302), ("GET", 303)]
+    )
+    def test_redirect_to_another_host_fails_and_sends_nothing_there(
+        self, monkeypatch, foreign, method: str, status: int
+    ) -> None:
+        from airflow.providers.common.compat.sdk import AirflowException
+
+        route = lambda received: RecordingServer.redirect(f"{foreign.url}/steal", status)  # noqa: E731
+        with RecordingServer(route) as approved:
+            self.approve(monkeypatch, approved.url)
+            task = SpecHttpRequestOperator(
+                task_id="call", http_conn_id="approved", endpoint="/reports", method=method, json={"a": 1}
+            )
+            with pytest.raises(AirflowException) as info:
+                task.execute({})
+        assert str(info.value) == refused(f"{method} /reports", status, approved.url, foreign.url)
+        assert "Zq7" not in str(info.value)
+        assert foreign.received == []
+        assert len(approved.received) == 1
+
+    def test_location_naming_the_approved_host_with_credentials_is_stripped(self, monkeypatch) -> None:
+        def route(received):
+            if received.path == "/reports":
+                return RecordingServer.redirect(f"http://evil:Zq7@127.0.0.1:{approved.port}/final")
+            return Reply(200, {})
+
+        with RecordingServer(route) as approved:
+            self.approve(monkeypatch, approved.url)
+            task = SpecHttpRequestOperator(task_id="call", http_conn_id="approved", endpoint="/reports")
+            assert task.execute({}) == {"status_code": 200}
+        assert [r.path for r in approved.received] == ["/reports", "/final"]
+        assert approved.received[1].headers["Authorization"] == approved.received[0].headers["Authorization"]
+
+    def test_same_host_307_is_followed_with_body_and_headers(self, monkeypatch) -> None:
+        def route(received):
+            if received.path == "/reports":
+                return RecordingServer.redirect("/reports/v2?x=1", 307)
+            return Reply(201, {"ok": True})
+
+        with RecordingServer(route) as approved:
+            self.approve(monkeypatch, approved.url)
+            task = SpecHttpRequestOperator(
+                task_id="call", http_conn_id="approved", endpoint="/reports", method="POST", json={"a": 1}
+            )
+            assert task.execute({}) == {"status_code": 201}
+        assert [r.path for r in approved.received] == ["/reports", "/reports/v2?x=1"]
+        second = approved.received[1]
+        assert (second.method, second.json()) == ("POST", {"a": 1})
+        assert second.headers["X-Api-Key"] == API_KEY
+
+    def test_same_host_303_after_post_is_refused(self, monkeypatch) -> None:
+        from airflow.providers.common.compat.sdk import AirflowException
+
+        with RecordingServer(lambda received: RecordingServer.redirect("/done", 303)) as approved:
+            self.approve(monkeypatch, approved.url)
+            task = SpecHttpRequestOperator(
+                task_id="call", http_conn_id="approved", endpoint="/r", method="POST"
+            )
+            with pytest.raises(AirflowException) as info:
+                task.execute({})
+        assert str(info.value) == (
+            f"POST /r was redirected (303) to /done on {approved.url}, which would turn the POST into a GET: "
+            "refused. Set the path to the final URL."
+        )
+        assert len(approved.received) == 1
+
+    def test_redirects_within_the_host_are_bounded(self, monkeypatch) -> None:
+        from airflow.providers.common.compat.sdk import AirflowException
+
+        with RecordingServer(lambda received: RecordingServer.redirect("/loop")) as approved:
+            self.approve(monkeypatch, approved.url)
+            task = SpecHttpRequestOperator(task_id="call", http_conn_id="approved", endpoint="/loop")
+            with pytest.raises(AirflowException) as info:
+                task.execute({})
+        assert str(info.value) == (
+            f"GET /loop was redirected more than 5 times within {approved.url}: refused. Set the "
+            "connection's host and the path to the final URL."
+        )
+        assert len(approved.received) == 6

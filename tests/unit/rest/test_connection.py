@@ -49,6 +49,47 @@ class TestBuildBaseUrl:
         with pytest.raises(ValueError, match=re.escape(message)):
             build_base_url(host)
 
+    @pytest.mark.parametrize(
+        ("host", "port", "expected"),
+        [
+            ("http://admin:Zq7pw@airflow.example.com:8080/af", None, "http://airflow.example.com:8080/af"),
+            ("admin:Zq7pw@airflow.example.com", 8443, "https://airflow.example.com:8443"),
+            ("admin:Zq7:p:w@127.0.0.1:8080", None, "http://127.0.0.1:8080"),
+            ("http://admin:Zq7%40pw@[::1]:8080", None, "http://[::1]:8080"),
+        ],
+    )
+    def test_userinfo_is_dropped(self, host, port, expected):
+        assert build_base_url(host, port=port) == expected
+
+    @pytest.mark.parametrize(
+        ("host", "message"),
+        [
+            ("http://admin:Zq7PW@host:80a", "the Airflow API URL 'http://host:80a' has an invalid port"),
+            ("http://admin:Zq7PW@", "the Airflow API URL 'http://' names no host"),
+            ("admin:Zq7PW@host:80a", "the Airflow API URL 'https://host:80a' has an invalid port"),
+            (
+                "http://admin:Zq7/PW@host",
+                "the Airflow API URL 'http://***@host' holds an '@' outside user:password@host: put the user "
+                "name and password in the connection's login and password fields",
+            ),
+            ("http://admin:Zq7#PW@host:8080", "the Airflow API URL 'http://***@host:8080' holds an '@'"),
+            ("http://admin:Zq7?PW@host", "the Airflow API URL 'http://***@host' holds an '@'"),
+            ("admin:Zq7?PW@host", "the Airflow API URL '***@host' holds an '@'"),
+            # an "@" in the path would otherwise hide which host is meant
+            ("https://airflow.example.com/@other.example", "the Airflow API URL 'https://***@other.example'"),
+            ("http://[::1", "the Airflow API URL 'http://[::1' is not a valid URL"),
+        ],
+    )
+    def test_errors_never_echo_credentials(self, host, message):
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}") as info:
+            build_base_url(host)
+        assert "Zq7" not in str(info.value)
+        # and through the connection, as the hook and test_connection report it
+        prefixed = f"^{re.escape(f'connection {CONN_ID!r} (type scheduler): {message}')}"
+        with pytest.raises(ValueError, match=prefixed) as info:
+            SchedulerConnectionSettings.from_connection(make_connection(host=host, password="Zq7pass"))
+        assert "Zq7" not in str(info.value)
+
 
 class TestConnectionSettings:
     def test_defaults(self):

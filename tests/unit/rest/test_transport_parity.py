@@ -4,7 +4,8 @@ One scripted HTTP server on 127.0.0.1 (aiohttp.web in a thread) plays each case 
 hook and to the ``aiohttp`` client in turn; both call ``get_dag``. The outcome compared is the result
 or the exception class and message, the requests the server saw, the waits asked for (a recorder:
 nothing sleeps) and the tokens fetched. A case lists its expected outcome too, so a drift that both
-transports shared would fail as well.
+transports shared would fail as well. A second server (``foreign``, another port) is where the redirect
+cases point: it must receive nothing, ever.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class Step:
     headers: tuple[tuple[str, str], ...] = ()
     reset: bool = False
     delay: float = 0.0
+    #: ``Location`` of a redirect answer; ``{port}`` is this server's port, ``{other}`` the foreign one's.
     redirect: str | None = None
+    redirect_status: int = 307
 
 
 OK = Step(200, DAG)
@@ -53,6 +56,7 @@ class ScriptedApi:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.other_port = 0
 
     @property
     def url(self) -> str:
@@ -77,7 +81,8 @@ class ScriptedApi:
         if step.delay:
             await asyncio.sleep(step.delay)
         if step.redirect:
-            raise web.HTTPTemporaryRedirect(step.redirect)
+            location = step.redirect.format(port=self.port, other=self.other_port)
+            raise REDIRECTS[step.redirect_status](location)
         return web.json_response(step.body, status=step.status, headers=dict(step.headers))
 
     def start(self) -> ScriptedApi:
@@ -110,9 +115,27 @@ class ScriptedApi:
             self._thread.join(10)
 
 
+REDIRECTS: dict[int, type[web.HTTPRedirection]] = {
+    301: web.HTTPMovedPermanently,
+    302: web.HTTPFound,
+    303: web.HTTPSeeOther,
+    307: web.HTTPTemporaryRedirect,
+    308: web.HTTPPermanentRedirect,
+}
+
+
 @pytest.fixture(scope="module")
-def api():
+def foreign():
+    """Another server on another port: the target of the refused redirects."""
     server = ScriptedApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(foreign):
+    server = ScriptedApi().start()
+    server.other_port = foreign.port
     yield server
     server.stop()
 
@@ -169,6 +192,11 @@ V2 = "/api/v2/dags/d"
 V1 = "/api/v1/dags/d"
 WHERE = "connection 'parity' (http://127.0.0.1:{port})"
 OK_RESULT = ("return", repr(DAG))
+REFUSED = (
+    f"GET {V2} was redirected ({{status}}) from http://127.0.0.1:{{{{port}}}} to another host, {{target}}: "
+    "refused, so that no request, credentials or configured headers leave http://127.0.0.1:{{port}}. If "
+    "{target} is the right server, set the connection's host to it."
+)
 SERVER_ERROR = Step(503, {"detail": "restarting"})
 RESET = Step(reset=True)
 LATE = Step(delay=TIMEOUT * 4)
@@ -279,6 +307,74 @@ CASES: dict[str, tuple[str, list[Step], tuple[str, str], int, list[float], int]]
     ),
     "timeout then success": ("v2", [LATE], OK_RESULT, 2, [1.0], 1),
     "redirect is followed": ("v2", [Step(redirect="/api/v2/dags/moved")], OK_RESULT, 2, [], 1),
+    "301 within the host is followed for GET": (
+        "v2",
+        [Step(redirect="http://127.0.0.1:{port}/api/v2/dags/moved", redirect_status=301)],
+        OK_RESULT,
+        2,
+        [],
+        1,
+    ),
+    "redirect to another port is refused": (
+        "v2",
+        [Step(redirect="http://127.0.0.1:{other}/api/v2/dags/d")],
+        ("SchedulerRedirectError", REFUSED.format(status=307, target="http://127.0.0.1:{other}")),
+        1,
+        [],
+        1,
+    ),
+    "redirect to another host name is refused": (
+        "v2",
+        [Step(redirect="http://localhost:{port}/api/v2/dags/moved", redirect_status=302)],
+        ("SchedulerRedirectError", REFUSED.format(status=302, target="http://localhost:{port}")),
+        1,
+        [],
+        1,
+    ),
+    "redirect to https on the same port is refused": (
+        "v2",
+        [Step(redirect="https://127.0.0.1:{port}/api/v2/dags/moved", redirect_status=308)],
+        ("SchedulerRedirectError", REFUSED.format(status=308, target="https://127.0.0.1:{port}")),
+        1,
+        [],
+        1,
+    ),
+    "protocol-relative redirect to another host is refused": (
+        "v2",
+        [Step(redirect="//127.0.0.1:{other}/api/v2/dags/d")],
+        ("SchedulerRedirectError", REFUSED.format(status=307, target="http://127.0.0.1:{other}")),
+        1,
+        [],
+        1,
+    ),
+    "credentials in the Location are never printed": (
+        "v1",
+        [
+            Step(
+                redirect="http://admin:Zq7stolen@127.0.0.1:{other}/api/v1/dags/d?token=Zq7t",
+                redirect_status=308,
+            )
+        ],
+        (
+            "SchedulerRedirectError",
+            REFUSED.format(status=308, target="http://127.0.0.1:{other}").replace("/api/v2/", "/api/v1/"),
+        ),
+        1,
+        [],
+        0,
+    ),
+    "redirects within the host are bounded": (
+        "v2",
+        [Step(redirect=V2)] * 6,
+        (
+            "SchedulerRedirectError",
+            f"GET {V2} was redirected more than 5 times within http://127.0.0.1:{{port}}: refused. Set the "
+            "connection's host and the path to the final URL.",
+        ),
+        6,
+        [],
+        1,
+    ),
 }
 
 
@@ -287,14 +383,17 @@ CASES: dict[str, tuple[str, list[Step], tuple[str, str], int, list[float], int]]
     list(CASES.values()),
     ids=list(CASES),
 )
-def test_both_transports_end_alike(api, version, script, expected, requests_seen, waits, tokens):
+def test_both_transports_end_alike(api, foreign, version, script, expected, requests_seen, waits, tokens):
     outcomes = {}
     for name, run in (("requests", run_sync), ("aiohttp", run_async)):
         api.play(script)
+        foreign.play([])
         outcomes[name] = run(api, version)
+        assert (foreign.seen, foreign.tokens) == ([], 0), f"{name} sent a request to the foreign server"
     kind, message = expected
-    expected_outcome = (kind, message.replace("{port}", str(api.port)))
+    expected_outcome = (kind, message.replace("{port}", str(api.port)).replace("{other}", str(foreign.port)))
     assert outcomes["requests"] == outcomes["aiohttp"]
     result, seen, waited, fetched = outcomes["requests"]
     assert result == expected_outcome
+    assert "Zq7" not in result[1]
     assert (len(seen), waited, fetched) == (requests_seen, waits, tokens)
