@@ -134,3 +134,19 @@ class TestRejected:
     def test_prune_needs_a_namespace(self) -> None:
         with pytest.raises(ValueError, match=r"^prune=True needs namespace=\.\.\."):
             ApplyScheduleSpecsOperator(task_id="a", path="/x", prune=True)
+
+
+class TestStoreSecretInRenderedFields:
+    def test_rendered_store_uri_is_masked(self, folder: Path) -> None:
+        """``store`` is templated: Airflow keeps its rendered value through the masker, never in clear."""
+        from airflow.providers.common.compat.sdk import redact
+
+        uri = "postgresql://app:{{ params.pw_prefix }}p#w/d?K9w@db.example/specs"
+        op = ApplyScheduleSpecsOperator(task_id="apply", path=str(folder), store=uri)
+        context = make_context("apply")
+        context["params"] = {"pw_prefix": "Zq7"}
+        op.render_template_fields(context)
+        assert op.store == "postgresql://app:Zq7p#w/d?K9w@db.example/specs"
+        shown = str(redact(op.store))
+        assert "Zq7" not in shown
+        assert "K9w" not in shown
