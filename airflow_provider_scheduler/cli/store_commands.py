@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from airflow_provider_scheduler.factory.status import spec_state
 from airflow_provider_scheduler.spec.batch import read_spec_batch
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.store.apply import Action, ApplyPlan, apply_plan, plan_apply
@@ -118,6 +119,7 @@ def _stored_json(stored: StoredSpec) -> dict[str, Any]:
         "revision": stored.revision,
         "paused": stored.paused,
         "deleted": stored.deleted,
+        "state": "deleted" if stored.deleted else spec_state(stored.spec, stored.paused),
         "author": stored.author,
         "updated_at": stored.updated_at.isoformat(),
         "spec": stored.spec,
@@ -188,12 +190,12 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_stored_json(s) for s in specs], indent=2))
         return 0
-    rows = [("ID", "REVISION", "PAUSED", "AUTHOR", "UPDATED")]
+    rows = [("ID", "REVISION", "STATE", "AUTHOR", "UPDATED")]
     rows += [
         (
             s.id,
             str(s.revision),
-            "yes" if s.paused else "no",
+            spec_state(s.spec, s.paused),  # active | paused | finished (@once ran) | ended
             s.author,
             s.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
         )

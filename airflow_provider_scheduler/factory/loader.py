@@ -296,7 +296,12 @@ def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple
         if spec_id not in records:
             del pause_sync[spec_id]
     snap = Snapshot(
-        store=store, token=str(token) if token is not None else None, records=records, pause_sync=pause_sync
+        store=store,
+        token=str(token) if token is not None else None,
+        records=records,
+        pause_sync=pause_sync,
+        # An unchanged snapshot is not rewritten: it is still the one written then.
+        written_at=old.written_at if old is not None else None,
     )
     return snap, changed
 

@@ -171,6 +171,25 @@ class TestIsolation:
         assert "ERROR:    spec team.a: tasks[0] (extract): the task template 'empty' is disabled" in out
         assert "loaded:   0 DAGs" in out
 
+    def test_status_prints_when_the_snapshot_was_written_never_none(self, env, capsys):
+        import argparse
+
+        from airflow_provider_scheduler.cli.status import add_status_command
+
+        env.put(make_spec("a"))
+        env.loader()
+        dagbag(env.dags)
+        written = env.statuses()[0]["snapshot_written_at"]
+        dagbag(env.dags)  # nothing changed: the snapshot is not rewritten, and it still has a time
+        [status] = env.statuses()
+        assert (status["refresh"], status["snapshot_written_at"]) == ("ok", written)
+        assert written is not None
+        parser = argparse.ArgumentParser()
+        add_status_command(parser.add_subparsers())
+        args = parser.parse_args(["status", "--store", env.store_uri, "--home", str(env.home)])
+        assert args.func(args) == 0
+        assert f"  refresh:  ok (snapshot written {written})\n" in capsys.readouterr().out
+
     def test_existing_name_in_module_is_reported_not_overwritten(self, env):
         env.put(make_spec("a"), make_spec("b"))
         module = {"__file__": "x.py", "team.a": "already here"}
