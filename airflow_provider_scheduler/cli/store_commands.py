@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from airflow_provider_scheduler.cli.reparse import tell_airflow
 from airflow_provider_scheduler.factory.status import spec_state
 from airflow_provider_scheduler.spec.batch import read_spec_batch
 from airflow_provider_scheduler.store import open_store
@@ -253,6 +254,7 @@ def _state_command(action: str) -> Any:
                 print(f"{args.spec_id} is already {past} (revision {revision})")
             else:
                 print(f"{past} {args.spec_id} as revision {revision}")
+                tell_airflow(args.spec_id, action)  # reparse now, not in min_file_process_interval
             return 0
 
         return _run(run, args)
