@@ -49,6 +49,20 @@ class TestLoadFromStore:
         [status] = env.statuses()
         assert (status["refresh"], status["loaded"], status["errors"]) == ("ok", 3, {})
 
+    def test_docs_name_the_stored_revision_and_its_author(self, env):
+        env.put(make_spec("a"))
+        store = env.store()
+        try:
+            store.pause("team.a", author="bob")
+            stored = store.get("team.a")
+        finally:
+            store.close()
+        env.loader()
+        doc = dagbag(env.dags).dags["team.a"].doc_md
+        when = stored.updated_at.isoformat(timespec="seconds")
+        assert f"Generated from the schedule spec `team.a`, revision 2 by `bob` at `{when}`." in doc
+        assert "`airflow-scheduler apply team.a.yaml`" in doc
+
     def test_namespace_filter(self, env):
         env.put(make_spec("a"), make_spec("c", namespace="other"))
         env.loader(namespace="other")
@@ -92,6 +106,23 @@ class TestLoadFromStore:
         snap = read_snapshot(env.snapshot())
         assert snap is not None
         assert snap.pause_sync == {"team.a": True}
+
+    def test_a_spec_back_after_a_delete_gets_its_paused_state_pushed(self, env):
+        # `delete` pauses the DAG in Airflow; when the spec comes back, is_paused_upon_creation does not
+        # act (Airflow still knows the DAG), so the loader pushes the spec's own state.
+        env.put(make_spec("a"), make_spec("b"))
+        env.loader(pause_sync_conn_id=None)
+        dagbag(env.dags)
+        store = env.store()
+        try:
+            store.delete("team.a", author="test")
+        finally:
+            store.close()
+        dagbag(env.dags)
+        assert _pause_sync(env) == {}
+        env.put(make_spec("a"), make_spec("c"))
+        assert sorted(dagbag(env.dags).dags) == ["team.a", "team.b", "team.c"]
+        assert _pause_sync(env) == {"team.a": False}
 
 
 class TestIsolation:
