@@ -304,7 +304,24 @@ class TestConnectionFormInBrowser:
         browser.find_element(By.NAME, "password").send_keys(airflow.password)
         _save(browser)
         message = _press_test_in_the_list(browser, airflow, conn_id, "Test Connection Failed")
-        assert "The host or port to test differs from the stored connection" in message, message
+        assert message == "Test Connection Failed Bad Request", message  # the UI shows no detail
+        # What the list sent (port: Number(null) = 0, the masked password), and the detail of the 400.
+        stored = airflow.api("GET", f"/api/v2/connections/{conn_id}").json()
+        assert stored["port"] is None
+        sent = {
+            "connection_id": conn_id,
+            "conn_type": "scheduler",
+            "host": stored["host"],
+            "login": stored["login"],
+            "password": stored["password"] or "",
+            "port": 0,
+            "schema": "",
+            "extra": stored["extra"] or "{}",
+            "description": "",
+        }
+        refused = airflow.api("POST", "/api/v2/connections/test", json=sent)
+        assert refused.status_code == 400, refused.text
+        assert "The host or port to test differs from the stored connection" in refused.json()["detail"]
 
     def test_ui_url_for_run_opens_the_run_page(self, browser, airflow, monkeypatch):
         from selenium.webdriver.common.by import By
