@@ -103,6 +103,10 @@ def main() -> int:
         port=port,
         store_uri=store_uri,
     )
+    # scheduler_default lives in the metadata DB (saved below once the API answers), not in the
+    # environment: so Admin -> Connections lists it, its Test button works, and the CLI in another
+    # terminal (AIRFLOW_HOME=dev/.demo) finds it to ask Airflow for a reparse after pause/delete.
+    server.env.pop("AIRFLOW_CONN_SCHEDULER_DEFAULT", None)
     cli = str(VENV_BIN / "airflow-scheduler")
     specs = sorted((REPO_ROOT / "example_dags" / "specs").glob("*.y*ml"))
     changed = specs_to_apply(home, specs)
@@ -127,6 +131,7 @@ def main() -> int:
     print(f"Starting Airflow 3.3 on {server.base_url} (logs in {server.logs}) ...", flush=True)
     try:
         server.start()
+        server.save_connection("scheduler_default", server.scheduler_connection())
         rel = os.path.relpath
         print(
             f"""

@@ -252,13 +252,7 @@ class AirflowServer:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
         self._session = requests.Session()
-        conn = {
-            "conn_type": "scheduler",
-            "host": self.base_url,
-            "login": self.username,
-            "password": self.password,
-            "extra": {"api_version": "v2", "timeout": 30, "max_retries": 3},
-        }
+        conn = self.scheduler_connection()
         self.env: dict[str, str] = {
             **os.environ,
             # Executors start `airflow` by name: make it this virtualenv's.
@@ -294,6 +288,32 @@ class AirflowServer:
         self.env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
         if extra_env:
             self.env.update(extra_env)
+
+    def scheduler_connection(self) -> dict[str, Any]:
+        """The ``scheduler_default`` connection to this deployment (the form's fields, port included:
+        Airflow 3.3.2's Test button in the connection list needs a stored port)."""
+        return {
+            "conn_type": "scheduler",
+            "host": self.base_url,
+            "port": self.port,
+            "login": self.username,
+            "password": self.password,
+            "extra": {"api_version": "v2", "timeout": 30, "max_retries": 3},
+        }
+
+    def save_connection(self, conn_id: str, conn: dict[str, Any]) -> bool:
+        """Store ``conn`` in the metadata DB through the API unless ``conn_id`` exists; True if created.
+
+        Idempotent: an existing connection (maybe edited in the UI since) is left as it is. The
+        password travels in the request body, never on a command line.
+        """
+        body = {**conn, "connection_id": conn_id, "extra": json.dumps(conn.get("extra") or {})}
+        resp = self.api("POST", "/api/v2/connections", json=body)
+        if resp.status_code == 409:
+            return False
+        if resp.status_code != 201:
+            raise RuntimeError(f"could not save connection {conn_id}: {resp.status_code} {resp.text[:300]}")
+        return True
 
     # lifecycle -------------------------------------------------------------------------------
     api_prefix = "/api/v2"

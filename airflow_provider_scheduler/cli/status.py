@@ -77,7 +77,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(_label(status))
         print(f"  store:    {status.get('store')}")
         print(f"  parsed:   {status.get('parsed_at')} ({status.get('seconds')} s)")
-        print(f"  refresh:  {status.get('refresh')} (snapshot written {status.get('snapshot_written_at')})")
+        written = status.get("snapshot_written_at")
+        print(f"  refresh:  {status.get('refresh')}" + (f" (snapshot written {written})" if written else ""))
         print(f"  loaded:   {status.get('loaded')} DAGs")
         if status.get("message"):
             print(f"  message:  {status['message']}")

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from airflow_provider_scheduler.cli.reparse import tell_airflow
+from airflow_provider_scheduler.factory.status import spec_state
 from airflow_provider_scheduler.spec.batch import read_spec_batch
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.store.apply import Action, ApplyPlan, apply_plan, plan_apply
@@ -118,6 +120,7 @@ def _stored_json(stored: StoredSpec) -> dict[str, Any]:
         "revision": stored.revision,
         "paused": stored.paused,
         "deleted": stored.deleted,
+        "state": "deleted" if stored.deleted else spec_state(stored.spec, stored.paused),
         "author": stored.author,
         "updated_at": stored.updated_at.isoformat(),
         "spec": stored.spec,
@@ -188,12 +191,12 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_stored_json(s) for s in specs], indent=2))
         return 0
-    rows = [("ID", "REVISION", "PAUSED", "AUTHOR", "UPDATED")]
+    rows = [("ID", "REVISION", "STATE", "AUTHOR", "UPDATED")]
     rows += [
         (
             s.id,
             str(s.revision),
-            "yes" if s.paused else "no",
+            spec_state(s.spec, s.paused),  # active | paused | finished (@once ran) | ended
             s.author,
             s.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
@@ -251,6 +254,7 @@ def _state_command(action: str) -> Any:
                 print(f"{args.spec_id} is already {past} (revision {revision})")
             else:
                 print(f"{past} {args.spec_id} as revision {revision}")
+                tell_airflow(args.spec_id, action)  # reparse now, not in min_file_process_interval
             return 0
 
         return _run(run, args)

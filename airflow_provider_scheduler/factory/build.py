@@ -12,11 +12,19 @@ import functools
 import inspect
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.factory.callbacks import notification_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
 from airflow_provider_scheduler.factory.timetables import airflow_schedule
+from airflow_provider_scheduler.spec.schedule import (
+    AssetSchedule,
+    CronSchedule,
+    EverySchedule,
+    MultiCronSchedule,
+    OnceSchedule,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +35,73 @@ if TYPE_CHECKING:
 
 class SpecBuildError(ValueError):
     """A stored spec cannot become a DAG on this deployment (message names the task and the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecOrigin:
+    """Which stored revision a DAG is built from, for the DAG's Docs (``doc_md``).
+
+    :param revision: the spec's revision in the store.
+    :param author: who wrote that revision.
+    :param updated_at: when (ISO-8601, as the store recorded it).
+    """
+
+    revision: int
+    author: str | None = None
+    updated_at: str | None = None
+
+
+def _code(text: object, limit: int = 120) -> str:
+    """``text`` as one inline Markdown code span (backticks and line breaks removed, length capped)."""
+    flat = " ".join(str(text).replace("`", "'").split())
+    return f"`{flat[:limit]}`"
+
+
+def _schedule_text(spec: ScheduleSpec) -> str:
+    """The schedule in words, with its timezone (Airflow's UI shows the cron without it)."""
+    schedule = spec.schedule
+    if isinstance(schedule, CronSchedule):
+        return f"{_code(schedule.cron)} {schedule.tz}"
+    if isinstance(schedule, MultiCronSchedule):
+        return f"{', '.join(_code(c) for c in schedule.crons)} {schedule.tz}"
+    if isinstance(schedule, EverySchedule):
+        return f"every {_code(schedule.to_json()['every'])}"
+    if isinstance(schedule, OnceSchedule):
+        return "once (`@once`), at the start date"
+    if isinstance(schedule, AssetSchedule):
+        return f"when {schedule.mode} of {len(schedule.assets)} asset(s) update"
+    return "none: triggered runs only"
+
+
+def origin_doc(spec: ScheduleSpec, origin: SpecOrigin | None) -> str:
+    """The DAG's ``doc_md``: the spec's description, then where the DAG comes from and how to change it.
+
+    Short and built by string formatting only (it runs for every DAG on every parse). The spec's own
+    ``description`` is Markdown the author wrote; everything added here is the provider's, with the
+    stored values in code spans so an author name cannot add links or markup.
+    """
+    spec_id = spec.dag_id
+    where = f"Generated from the schedule spec {_code(spec_id)}"
+    if origin is not None:
+        where += f", revision {origin.revision}"
+        if origin.author:
+            where += f" by {_code(origin.author, 80)}"
+        if origin.updated_at:
+            where += f" at {_code(origin.updated_at, 40)}"
+    file_name = f"{spec_id}.yaml"
+    lines = [
+        f"{where}.",
+        "",
+        f"Schedule: {_schedule_text(spec)}.",
+        "",
+        f"Change it through the spec, not here: `airflow-scheduler show {spec_id} > {file_name}`, edit "
+        f"the file, then `airflow-scheduler apply {file_name}`; `airflow-scheduler history {spec_id}` "
+        "lists every revision.",
+    ]
+    footer = "\n".join(lines)
+    if spec.description:
+        return f"{spec.description.rstrip()}\n\n---\n\n{footer}"
+    return footer
 
 
 def _upstream_closure(spec: ScheduleSpec, task_id: str) -> list[str]:
@@ -101,6 +176,7 @@ def build_dag(
     *,
     policy: GovernancePolicy | None = None,
     on_run_finished: Callable[..., Any] | None = None,
+    origin: SpecOrigin | None = None,
 ) -> Any:
     """Build the Airflow DAG described by ``spec``.
 
@@ -111,7 +187,9 @@ def build_dag(
     ``dagrun_timeout`` as is; ``params`` -> ``Param`` objects (``factory/params.py``);
     ``defaults`` + ``owner`` ->
     ``default_args``; per-task ``retries`` / ``execution_timeout`` / ``trigger_rule`` override them;
-    ``tags`` + ``namespace:<namespace>``; ``description`` -> ``description`` and ``doc_md``;
+    ``tags`` + ``namespace:<namespace>``; ``description`` -> ``description`` (first line) and
+    ``doc_md`` (all of it, followed by the spec id, revision, author, time, the schedule with its
+    timezone and the CLI commands that change it: :func:`origin_doc`);
     ``paused`` -> ``is_paused_upon_creation``; ``role: setup|teardown`` -> ``as_setup()`` /
     ``as_teardown(setups=<its setup tasks upstream>)``; ``notify.on_failure`` / ``on_success`` ->
     DAG ``on_failure_callback`` / ``on_success_callback``, ``notify.on_retry`` -> tasks'
@@ -122,6 +200,7 @@ def build_dag(
     :param policy: the governance policy whose ``allowed_templates`` is re-checked (None: not checked).
     :param on_run_finished: added to the DAG's success and failure callbacks (the loader passes one
         for ``@once`` specs that records the finished run in the store).
+    :param origin: the stored revision the spec comes from (shown in the DAG's Docs).
     :raises SpecBuildError: a template is unknown or not allowed any more, or a builder failed.
     """
     from airflow.providers.common.compat.sdk import DAG
@@ -155,7 +234,7 @@ def build_dag(
         dag_kwargs["params"] = airflow_params(spec)
     if spec.description:
         dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
-        dag_kwargs["doc_md"] = spec.description
+    dag_kwargs["doc_md"] = origin_doc(spec, origin)
 
     dag = DAG(
         dag_id=spec.dag_id,

@@ -259,11 +259,23 @@ def _fetch_one(store_obj: ScheduleStore, dag_id: str) -> StoredSpec | None:
         store_obj.close()
 
 
+def _record_of(stored: StoredSpec) -> Record:
+    return Record.make(
+        stored.id,
+        stored.revision,
+        bool(stored.paused),
+        dict(stored.spec),
+        author=stored.author,
+        updated_at=stored.updated_at.isoformat(timespec="seconds"),
+    )
+
+
 def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple[Snapshot, bool]:
     """Apply a ``ChangeSet`` to ``old``; returns the new snapshot and whether anything changed.
 
     Paused-state flips of specs that already existed are queued in ``pause_sync`` (creation is
-    handled by ``is_paused_upon_creation``).
+    handled by ``is_paused_upon_creation``), and so is the state of a spec that comes back after a
+    delete (its DAG is still known to Airflow, paused by the delete).
     """
     specs, token = changes[0], changes[1]
     full = bool(getattr(changes, "full", False))
@@ -289,14 +301,23 @@ def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple
             continue
         if previous is not None and previous.revision == stored.revision and not full:
             continue
-        records[stored.id] = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
+        records[stored.id] = _record_of(stored)
         if previous is not None and previous.paused != bool(stored.paused):
+            pause_sync[stored.id] = bool(stored.paused)
+        elif previous is None and old is not None and not full and stored.revision > 1:
+            # Back after a delete (which pauses the DAG in Airflow, see cli.reparse): Airflow still
+            # knows the DAG, so is_paused_upon_creation does not act; push the spec's own state.
             pause_sync[stored.id] = bool(stored.paused)
     for spec_id in list(pause_sync):
         if spec_id not in records:
             del pause_sync[spec_id]
     snap = Snapshot(
-        store=store, token=str(token) if token is not None else None, records=records, pause_sync=pause_sync
+        store=store,
+        token=str(token) if token is not None else None,
+        records=records,
+        pause_sync=pause_sync,
+        # An unchanged snapshot is not rewritten: it is still the one written then.
+        written_at=old.written_at if old is not None else None,
     )
     return snap, changed
 
@@ -426,12 +447,14 @@ def _build_one(
     store: str,
 ) -> None:
     # not at module top: building imports the spec package and Airflow (parse-path cost, measured)
-    from airflow_provider_scheduler.factory.build import build_dag
+    from airflow_provider_scheduler.factory.build import SpecOrigin, build_dag
     from airflow_provider_scheduler.spec.model import ScheduleSpec
 
     dag_id = record.id
     try:
-        spec = ScheduleSpec.from_canonical(record.spec, catalog=registry, policy=policy)
+        data = record.decode()
+        spec = ScheduleSpec.from_canonical(data["spec"], catalog=registry, policy=policy)
+        origin = SpecOrigin(record.revision, data.get("author"), data.get("updated_at"))
         if now is not None:
             reason = drop_reason(spec, now)
             if reason is not None:
@@ -440,7 +463,7 @@ def _build_one(
         if dag_id in module_globals:
             raise ValueError(f"the loader module already defines {dag_id!r}; the spec was not loaded")
         on_finished = RecordOnceFinished(store, dag_id) if _is_once(spec) else None
-        dag = build_dag(spec, registry, policy=policy, on_run_finished=on_finished)
+        dag = build_dag(spec, registry, policy=policy, on_run_finished=on_finished, origin=origin)
     except Exception as exc:
         reason = _describe(exc)
         result.errors[dag_id] = reason
@@ -503,7 +526,7 @@ def _load_one(
         if stored is None or stored.deleted:
             result.message = f"spec {dag_id} is not in the store"
             return
-        record = Record.make(stored.id, stored.revision, bool(stored.paused), dict(stored.spec))
+        record = _record_of(stored)
         result.refresh = "ok"
     # No expiry check here: a task of a run that already started must still find its DAG.
     _build_one(module_globals, record, registry, policy, result, None, store)

@@ -9,7 +9,8 @@ Format (UTF-8, JSON lines, version 2)::
      "pause_sync": {...}, "count": N, "buckets": [o0, o1, ...], "records_start": R}\\n
     {"<dag_id>": [offset, length, revision, paused], ...}\\n      <- index bucket 0
     ...                                                            <- one line per bucket
-    {"id": "<dag_id>", "revision": 3, "paused": false, "spec": {<canonical spec>}}\\n
+    {"id": "<dag_id>", "revision": 3, "paused": false, "author": "...", "updated_at": "...",
+     "spec": {<canonical spec>}}\\n
     ...
 
 A spec's index entry lives in bucket ``zlib.crc32(dag_id) % len(buckets)`` (about 64 entries per
@@ -85,7 +86,8 @@ class Record:
     raw: bytes
 
     def decode(self) -> dict[str, Any]:
-        """The record's JSON object (``id``, ``revision``, ``paused``, ``spec``)."""
+        """The record's JSON object (``id``, ``revision``, ``paused``, ``spec``; ``author`` and
+        ``updated_at`` when the record was written by a version that keeps them)."""
         data = json.loads(self.raw)
         if not isinstance(data, dict) or data.get("id") != self.id:
             raise SnapshotError(f"record of {self.id} is corrupt")
@@ -96,9 +98,24 @@ class Record:
         return self.decode()["spec"]  # type: ignore[no-any-return]
 
     @classmethod
-    def make(cls, spec_id: str, revision: int, paused: bool, spec: dict[str, Any]) -> Record:
+    def make(
+        cls,
+        spec_id: str,
+        revision: int,
+        paused: bool,
+        spec: dict[str, Any],
+        *,
+        author: str | None = None,
+        updated_at: str | None = None,
+    ) -> Record:
+        """A record line; ``author`` and ``updated_at`` (of the revision) feed the DAG's Docs."""
+        data: dict[str, Any] = {"id": spec_id, "revision": revision, "paused": paused, "spec": spec}
+        if author is not None:
+            data["author"] = author
+        if updated_at is not None:
+            data["updated_at"] = updated_at
         raw = json.dumps(
-            {"id": spec_id, "revision": revision, "paused": paused, "spec": spec},
+            data,
             separators=(",", ":"),
             ensure_ascii=True,  # no raw newlines or odd line separators inside a record line
         ).encode()

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.factory.snapshot import snapshot_dir, store_key
+from airflow_provider_scheduler.spec.dates import date_from_canonical, utc_instant
 from airflow_provider_scheduler.store.atomic_file import write_atomic
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
 
@@ -53,3 +55,25 @@ def read_statuses(
         if isinstance(data, dict):
             data["status_file"] = str(path)
             yield data
+
+
+def spec_state(spec: Mapping[str, Any], paused: bool, now: datetime | None = None) -> str:
+    """A stored spec's state in one word, for ``airflow-scheduler list``.
+
+    ``finished``: a ``@once`` spec whose run has ended (``ScheduleStore.finish`` set its ``end_date``);
+    ``ended``: another spec whose ``end_date`` has passed (no more runs); else ``paused`` or ``active``.
+    The loader drops finished and ended specs (:func:`~.loader.drop_reason`), so their DAGs leave Airflow.
+
+    :param spec: the canonical spec dict (``StoredSpec.spec``).
+    :param paused: the stored paused flag.
+    :param now: the instant to compare ``end_date`` with (default: now).
+    """
+    end_text = spec.get("end_date")
+    if isinstance(end_text, str):
+        try:
+            end = utc_instant(date_from_canonical(end_text))
+        except ValueError:
+            end = None
+        if end is not None and (now or datetime.now(UTC)) >= end:
+            return "finished" if spec.get("schedule") == "@once" else "ended"
+    return "paused" if paused else "active"

@@ -43,6 +43,7 @@ from airflow_provider_scheduler.rest.endpoints import (
     list_runs_params,
     normalize_dag_run,
     normalize_dag_runs,
+    reparse_path,
     ui_run_url,
 )
 from airflow_provider_scheduler.rest.errors import (
@@ -287,6 +288,39 @@ class SchedulerHook(BaseHook):
         dag = self._json(response, "PATCH", path)
         self.log.info("DAG %s is now %s", dag_id, "paused" if dag.get("is_paused") else "unpaused")
         return dag
+
+    def request_reparse(self, dag_id: str) -> str:
+        """Ask Airflow's DAG processor to parse the file that defines ``dag_id`` now, ahead of its turn.
+
+        What the UI's Reparse button does (Airflow 3 only): ``GET /api/v2/dags/{dag_id}`` gives the
+        file's ``file_token``, ``PUT /api/v2/parseDagFile/{file_token}`` queues a priority parse. A
+        request for a file whose reparse is still pending (409) counts as done. Return the file as
+        Airflow names it (its path in the DAG bundle).
+
+        :param dag_id: a DAG of the file to reparse.
+        :raises SchedulerNotFoundError: Airflow does not know ``dag_id``.
+        :raises SchedulerApiError: the deployment serves REST API v1 (Airflow 2.x has no such
+            endpoint), or the request failed.
+        """
+        version = self.api_version
+        if version != "v2":
+            raise SchedulerApiError(
+                f"{self._where()} serves REST API {version} (Airflow 2.x), which has no endpoint to "
+                "request a reparse; Airflow parses the file on its own schedule"
+            )
+        dag = self.get_dag(dag_id)
+        file_name = str(dag.get("relative_fileloc") or dag.get("fileloc") or dag_id)
+        token = dag.get("file_token")
+        if not token:
+            raise SchedulerApiError(
+                f"{self._where()} answered GET {api_path(version, 'dags', dag_id)} without a file_token"
+            )
+        path = reparse_path(str(token))
+        response = self._send("PUT", path)
+        if response.status not in (200, 201, 409):
+            raise self._error(response, "PUT", path)
+        self.log.info("Asked %s to reparse %s (DAG %s)", self.settings.base_url, file_name, dag_id)
+        return file_name
 
     def health(self) -> dict[str, Any]:
         """Return the deployment's health report (metadatabase, scheduler, triggerer, ...)."""

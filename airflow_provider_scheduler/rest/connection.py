@@ -29,6 +29,7 @@ API_VERSIONS: tuple[str, ...] = ("auto", "v2", "v1")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 3
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 _UNSET: Any = object()
@@ -102,7 +103,8 @@ def build_base_url(host: str | None, *, port: int | None = None, schema: str | N
     never show what comes before the last ``@``.
 
     :param host: the connection's host: a URL, or a bare host name.
-    :param port: the connection's port, used when ``host`` names none.
+    :param port: the connection's port, used when ``host`` names none (0 and the scheme's default
+        port add nothing: the Airflow 3.3 UI saves and sends 0 for an empty port).
     :param schema: the connection's schema field; ``http``/``https`` there chooses the scheme of a bare
         host.
     :raises ValueError: the host cannot be used; the message names the problem without credentials.
@@ -154,7 +156,7 @@ def build_base_url(host: str | None, *, port: int | None = None, schema: str | N
         url_port = parts.port
     except ValueError:
         raise ValueError(f"the Airflow API URL {raw!r} has an invalid port") from None
-    if url_port is None and port:
+    if url_port is None and port and int(port) != _DEFAULT_PORTS[parts.scheme]:
         netloc = f"{netloc}:{int(port)}"
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme, netloc, path, "", ""))

@@ -48,11 +48,18 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 #: Standard-field behaviour, in the provider-info (kebab-case) form.
+#:
+#: The port stays visible: Airflow 3.3.2's Test button in the connection list sends
+#: ``port: Number(connection.port)``, which is 0 for a connection saved without a port, and the API
+#: then refuses the test ("The host or port to test differs from the stored connection", fixed after
+#: 3.3.2 by apache/airflow#73298). A port saved in the form is sent back unchanged, so the test runs.
+#: A port in the URL wins over this field; a scheme's default port (443, 80) is not added to the URL.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port"],
-    "relabeling": {"host": "Airflow API URL", "login": "Username", "password": "Password"},
+    "hidden-fields": ["schema"],
+    "relabeling": {"host": "Airflow API URL", "login": "Username", "password": "Password", "port": "Port"},
     "placeholders": {
         "host": "https://airflow.example.com (or http://127.0.0.1:8080)",
+        "port": "443 for https, 80 for http, or the port of the URL (Airflow 3.3.2's Test button needs it)",
         "login": "admin",
         "password": "password of that user (leave empty when using a bearer token)",
         "description": "Which Airflow deployment this connection drives",

@@ -24,6 +24,11 @@ def health_path(version: str) -> str:
     return "/api/v2/monitor/health" if version == "v2" else "/api/v1/health"
 
 
+def reparse_path(file_token: str) -> str:
+    """Airflow 3's "reparse this DAG file" endpoint (the UI's Reparse button) for a DAG's ``file_token``."""
+    return "/api/v2/parseDagFile/" + quote(file_token, safe="")
+
+
 def ui_run_url(base_url: str, version: str, dag_id: str, run_id: str) -> str:
     """The web UI page of a DAG run.
 

@@ -130,6 +130,21 @@ def test_demo_starts_stops_cleanly_and_restarts_with_the_same_state(tmp_path):
             "ops.nightly-report-run, qa.release-suite"
         ) in demo.prelude, demo.prelude
         assert len(demo.prelude) < 5, demo.prelude  # no diff of the applied YAML
+        # scheduler_default is a stored connection: Admin -> Connections lists it, and its Test button
+        # works with exactly what Airflow 3.3.2's list sends (port as a number, the masked password).
+        listed = demo.api("GET", "/api/v2/connections", params={"limit": 100}).json()["connections"]
+        [default] = [c for c in listed if c["connection_id"] == "scheduler_default"]
+        assert default["port"] == port, default
+        ui_body = {
+            key: default.get(key) or "" for key in ("conn_type", "connection_id", "host", "login", "schema")
+        }
+        ui_body.update(
+            password=default.get("password") or "", port=default["port"], extra=default["extra"] or "{}"
+        )
+        ui_body["description"] = default.get("description") or ""
+        tested = demo.api("POST", "/api/v2/connections/test", json=ui_body)
+        assert tested.status_code == 200, tested.text
+        assert tested.json()["status"] is True, tested.json()
         # A connection saved through the API (as the UI does), encrypted with the demo's Fernet key.
         created = demo.api(
             "POST",

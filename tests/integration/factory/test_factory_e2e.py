@@ -123,7 +123,11 @@ def test_specs_become_dags_change_delete_pause_and_survive_store_outage(client, 
     next_run = _wait("the next run to be scheduled", lambda: client.dag(a).get("next_dagrun_run_after"))
     when = datetime.fromisoformat(next_run.replace("Z", "+00:00")).astimezone(UTC)
     assert (when.hour, when.minute) in ((5, 30), (4, 30)), next_run
-    assert details["doc_md"] == "Integration spec alpha"
+    # The Docs dialog: the description, then where the DAG comes from, with the schedule's timezone.
+    assert details["doc_md"].startswith("Integration spec alpha\n\n---\n\n"), details["doc_md"]
+    assert f"Generated from the schedule spec `{a}`, revision 1 by `it` at `" in details["doc_md"]
+    assert "Schedule: `30 6 * * 1-5` Europe/Berlin." in details["doc_md"]
+    assert f"`airflow-scheduler apply {a}.yaml`" in details["doc_md"]
     assert client.tasks(a) == {"extract": ["left", "right"], "left": ["load"], "right": ["load"], "load": []}
 
     # Change one spec: its DAG changes, the others keep their single version.

@@ -59,7 +59,9 @@ class TestHookMeta:
         assert standard["host"]["title"] == "Airflow API URL"
         assert standard["host"]["placeholder"] == UI_FIELD_BEHAVIOUR["placeholders"]["host"]
         assert standard["login"]["title"] == "Username"
-        assert standard["port"]["hidden"] is True
+        # Shown: Airflow 3.3.2's Test button in the connection list needs a stored port.
+        assert standard["port"]["hidden"] is False
+        assert standard["port"]["placeholder"] == UI_FIELD_BEHAVIOUR["placeholders"]["port"]
         assert standard["url_schema"]["hidden"] is True
 
 
@@ -118,6 +120,60 @@ def _log_in(driver, airflow) -> None:
     wait.until(lambda d: "/auth/login" not in d.current_url)
 
 
+def _open_add_dialog(browser, airflow, conn_id: str):
+    """Admin -> Connections -> Add Connection, id typed and type Scheduler chosen; returns the dialog."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{airflow.base_url}/connections")
+    wait.until(ec.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Add Connection']"))).click()
+    dialog = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[role=dialog]")))
+    wait.until(ec.element_to_be_clickable((By.NAME, "connection_id"))).send_keys(conn_id)
+    conn_type = dialog.find_element(By.CSS_SELECTOR, "input[role=combobox]")
+    conn_type.send_keys("Scheduler")
+    wait.until(
+        ec.visibility_of_element_located((By.XPATH, "//*[@role='option'][normalize-space()='Scheduler']"))
+    )
+    conn_type.send_keys(Keys.ENTER)
+    wait.until(ec.element_to_be_clickable((By.NAME, "host")))
+    return dialog
+
+
+def _save(browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
+    WebDriverWait(browser, 60).until(ec.invisibility_of_element_located((By.CSS_SELECTOR, "[role=dialog]")))
+
+
+def _press_test_in_the_list(browser, airflow, conn_id: str, expected: str) -> str:
+    """Press the Test button of ``conn_id``'s row in Admin -> Connections; return the toast's text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{airflow.base_url}/connections")
+    row = f"//tr[.//*[normalize-space()={json.dumps(conn_id)}]]"
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, f"{row}//button[@aria-label='Test Connection']"))
+    ).click()
+    toast = wait.until(
+        ec.visibility_of_element_located(
+            (
+                By.XPATH,
+                f"//*[@role='status' or @role='alert'][contains(normalize-space(), {json.dumps(expected)})]",
+            )
+        )
+    )
+    return " ".join(toast.text.split())
+
+
 class TestConnectionFormInBrowser:
     def test_add_scheduler_connection_through_the_ui(self, browser, airflow):
         from selenium.webdriver.common.by import By
@@ -128,30 +184,20 @@ class TestConnectionFormInBrowser:
         conn_id = f"ui_scheduler_{uuid.uuid4().hex[:6]}"
         wait = WebDriverWait(browser, 60)
         _log_in(browser, airflow)
-
-        # Admin -> Connections -> Add Connection
-        browser.get(f"{airflow.base_url}/connections")
-        wait.until(
-            ec.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Add Connection']"))
-        ).click()
-        dialog = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[role=dialog]")))
-        wait.until(ec.element_to_be_clickable((By.NAME, "connection_id"))).send_keys(conn_id)
-        conn_type = dialog.find_element(By.CSS_SELECTOR, "input[role=combobox]")
-        conn_type.send_keys("Scheduler")
-        wait.until(
-            ec.visibility_of_element_located((By.XPATH, "//*[@role='option'][normalize-space()='Scheduler']"))
-        )
-        conn_type.send_keys(Keys.ENTER)
+        _open_add_dialog(browser, airflow, conn_id)
 
         # Standard fields, relabelled by ui-field-behaviour.
-        host = wait.until(ec.element_to_be_clickable((By.NAME, "host")))
-        for label in ("Airflow API URL", "Username", "Password"):
+        host = browser.find_element(By.NAME, "host")
+        for label in ("Airflow API URL", "Port", "Username", "Password"):
             assert browser.find_element(By.XPATH, f"//label[normalize-space()='{label}']").is_displayed(), (
                 label
             )
         assert host.get_attribute("placeholder") == UI_FIELD_BEHAVIOUR["placeholders"]["host"]
-        assert not browser.find_elements(By.NAME, "port"), "port should be hidden"
+        port = browser.find_element(By.NAME, "port")
+        assert port.get_attribute("placeholder") == UI_FIELD_BEHAVIOUR["placeholders"]["port"]
+        assert not browser.find_elements(By.NAME, "schema"), "schema should be hidden"
         host.send_keys(airflow.base_url)
+        port.send_keys(str(airflow.port))
         browser.find_element(By.NAME, "login").send_keys(airflow.username)
         browser.find_element(By.NAME, "password").send_keys(airflow.password)
 
@@ -181,8 +227,7 @@ class TestConnectionFormInBrowser:
         shot = _screenshot(browser, "scheduler-connection-form.png")
         assert shot.stat().st_size > 10_000
 
-        browser.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
-        wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, "[role=dialog]")))
+        _save(browser)
         _screenshot(browser, "scheduler-connection-saved.png")
 
         # The values landed in the connection's extra, under the bare field names.
@@ -201,6 +246,7 @@ class TestConnectionFormInBrowser:
         assert extra["max_retries"] == 5
         assert extra["ca_bundle"] == "/etc/ssl/certs/ca-certificates.crt"
         assert extra.get("verify_ssl", True) is True
+        assert stored_json["port"] == airflow.port
 
         # Airflow's Test button on the stored connection runs SchedulerHook.test_connection with it.
         tested = airflow.api(
@@ -209,6 +255,73 @@ class TestConnectionFormInBrowser:
         assert tested.status_code == 200, tested.text
         assert tested.json()["status"] is True, tested.json()
         assert f"at {airflow.base_url} (REST API v2) as user '{airflow.username}'" in tested.json()["message"]
+
+        # The Test button of the connection list (what it sends: port as a number, the masked password).
+        message = _press_test_in_the_list(browser, airflow, conn_id, "Connected to Airflow")
+        _screenshot(browser, "scheduler-connection-test-ok.png")
+        assert "Test Connection Successful" in message, message
+        assert f"at {airflow.base_url} (REST API v2) as user '{airflow.username}'" in message, message
+
+        # Airflow 3.3.2's Edit dialog has no Test button (only the list has one): not ours to add.
+        edit = f"//tr[.//*[normalize-space()={json.dumps(conn_id)}]]//button[@aria-label='Edit Connection']"
+        wait.until(ec.element_to_be_clickable((By.XPATH, edit))).click()
+        dialog = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[role=dialog]")))
+        assert not dialog.find_elements(By.XPATH, ".//button[contains(normalize-space(), 'Test')]")
+        assert not dialog.find_elements(By.XPATH, ".//button[@aria-label='Test Connection']")
+
+    def test_test_button_reports_bad_credentials(self, browser, airflow):
+        from selenium.webdriver.common.by import By
+
+        conn_id = f"ui_scheduler_bad_{uuid.uuid4().hex[:6]}"
+        _log_in(browser, airflow)
+        _open_add_dialog(browser, airflow, conn_id)
+        browser.find_element(By.NAME, "host").send_keys(airflow.base_url)
+        browser.find_element(By.NAME, "port").send_keys(str(airflow.port))
+        browser.find_element(By.NAME, "login").send_keys(airflow.username)
+        browser.find_element(By.NAME, "password").send_keys("not-the-password")
+        _save(browser)
+        message = _press_test_in_the_list(browser, airflow, conn_id, "rejected the username/password")
+        _screenshot(browser, "scheduler-connection-test-bad.png")
+        assert "Test Connection Failed" in message, message
+        assert (
+            f"The Airflow API at {airflow.base_url} rejected the username/password of user "
+            f"'{airflow.username}' (401"
+        ) in message, message
+        assert "not-the-password" not in message
+
+    def test_without_a_port_airflow_3_3_2_refuses_the_list_test(self, browser, airflow):
+        """Why the form shows the port: saved without one, 3.3.2 answers 400 (apache/airflow#73298).
+
+        Fails once the suite's Airflow has that fix: then the port may be hidden again.
+        """
+        from selenium.webdriver.common.by import By
+
+        conn_id = f"ui_scheduler_noport_{uuid.uuid4().hex[:6]}"
+        _log_in(browser, airflow)
+        _open_add_dialog(browser, airflow, conn_id)
+        browser.find_element(By.NAME, "host").send_keys(airflow.base_url)
+        browser.find_element(By.NAME, "login").send_keys(airflow.username)
+        browser.find_element(By.NAME, "password").send_keys(airflow.password)
+        _save(browser)
+        message = _press_test_in_the_list(browser, airflow, conn_id, "Test Connection Failed")
+        assert message == "Test Connection Failed Bad Request", message  # the UI shows no detail
+        # What the list sent (port: Number(null) = 0, the masked password), and the detail of the 400.
+        stored = airflow.api("GET", f"/api/v2/connections/{conn_id}").json()
+        assert stored["port"] is None
+        sent = {
+            "connection_id": conn_id,
+            "conn_type": "scheduler",
+            "host": stored["host"],
+            "login": stored["login"],
+            "password": stored["password"] or "",
+            "port": 0,
+            "schema": "",
+            "extra": stored["extra"] or "{}",
+            "description": "",
+        }
+        refused = airflow.api("POST", "/api/v2/connections/test", json=sent)
+        assert refused.status_code == 400, refused.text
+        assert "The host or port to test differs from the stored connection" in refused.json()["detail"]
 
     def test_ui_url_for_run_opens_the_run_page(self, browser, airflow, monkeypatch):
         from selenium.webdriver.common.by import By

@@ -142,16 +142,38 @@ class TestReadCommands:
     def test_list(self, uri: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["list", "--store", uri]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert lines[0].split() == ["ID", "REVISION", "PAUSED", "AUTHOR", "UPDATED"]
+        assert lines[0].split() == ["ID", "REVISION", "STATE", "AUTHOR", "UPDATED"]
         assert [line.split()[:4] for line in lines[1:]] == [
-            ["analytics.a", "1", "no", "alice"],
-            ["qa.b", "1", "no", "alice"],
+            ["analytics.a", "1", "active", "alice"],
+            ["qa.b", "1", "active", "alice"],
         ]
         assert main(["list", "--namespace", "qa", "--json", "--store", uri]) == 0
         data = json.loads(capsys.readouterr().out)
         assert [(d["id"], d["revision"], d["author"], d["spec"]) for d in data] == [
             ("qa.b", 1, "alice", canonical(make_spec("b", namespace="qa")))
         ]
+
+    def test_list_says_paused_finished_and_ended(
+        self, uri: str, specs_dir: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        write_spec_file(specs_dir / "once.yaml", make_spec("once", schedule="@once"))
+        write_spec_file(specs_dir / "old.yaml", make_spec("old", end_date="2026-01-02"))
+        assert main(["apply", str(specs_dir), "--store", uri, "--author", "alice"]) == 0
+        with open_store(uri) as store:
+            store.pause("qa.b", author="bob")
+            store.finish("analytics.once", author="airflow (run manual__1: success)")
+        capsys.readouterr()
+        assert main(["list", "--store", uri]) == 0
+        states = {line.split()[0]: line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]}
+        assert states == {
+            "analytics.a": "active",
+            "analytics.old": "ended",
+            "analytics.once": "finished",
+            "qa.b": "paused",
+        }
+        assert main(["list", "--json", "--store", uri]) == 0
+        data = {d["id"]: d["state"] for d in json.loads(capsys.readouterr().out)}
+        assert data == states
 
     def test_show(self, uri: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["show", "analytics.a", "--store", uri]) == 0

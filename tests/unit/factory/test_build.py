@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from airflow_provider_scheduler.factory import SpecBuildError, build_dag
+from airflow_provider_scheduler.factory.build import SpecOrigin
 from airflow_provider_scheduler.factory.timetables import airflow_schedule
 from airflow_provider_scheduler.spec import GovernancePolicy, parse_spec
 from airflow_provider_scheduler.spec.schedule import CronSchedule
@@ -113,7 +114,7 @@ class TestBuildDag:
         assert param.description == "Region"
         assert set(dag.tags) == {"finance", "namespace:analytics"}
         assert dag.description == "Daily orders report"
-        assert dag.doc_md == RICH["description"]
+        assert dag.doc_md.startswith(RICH["description"] + "\n\n---\n\n")
         assert dag.is_paused_upon_creation is True
         assert dag.owner == "alice@example.com"
         assert dag.on_failure_callback == [Recorder("failure", "on_failure")]
@@ -154,9 +155,54 @@ class TestBuildDag:
         assert dag.max_active_runs == 1
         assert dag.is_paused_upon_creation is False
         assert set(dag.tags) == {"namespace:qa"}
-        assert dag.doc_md is None
+        assert dag.doc_md == (
+            "Generated from the schedule spec `qa.manual`.\n\n"
+            "Schedule: none: triggered runs only.\n\n"
+            "Change it through the spec, not here: `airflow-scheduler show qa.manual > qa.manual.yaml`, "
+            "edit the file, then `airflow-scheduler apply qa.manual.yaml`; "
+            "`airflow-scheduler history qa.manual` lists every revision."
+        )
         assert dag.owner == "airflow"
         assert dag.get_task("t").retries == 0
+
+    def test_docs_say_where_the_dag_comes_from(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        origin = SpecOrigin(7, "alice@example.com", "2026-03-02T09:15:00+00:00")
+        dag = build_dag(spec, registry, origin=origin)
+        assert dag.doc_md == (
+            f"{RICH['description']}\n\n---\n\n"
+            "Generated from the schedule spec `analytics.daily-orders`, revision 7 by `alice@example.com` "
+            "at `2026-03-02T09:15:00+00:00`.\n\n"
+            "Schedule: `0 6 * * 1-5` Europe/Berlin.\n\n"
+            "Change it through the spec, not here: "
+            "`airflow-scheduler show analytics.daily-orders > analytics.daily-orders.yaml`, edit the file, "
+            "then `airflow-scheduler apply analytics.daily-orders.yaml`; "
+            "`airflow-scheduler history analytics.daily-orders` lists every revision."
+        )
+
+    @pytest.mark.parametrize(
+        ("schedule", "text"),
+        [
+            ("@daily", "`@daily` UTC"),
+            (
+                {"crons": ["0 6 * * *", "0 18 * * *"], "timezone": "Asia/Tokyo"},
+                "`0 6 * * *`, `0 18 * * *` Asia/Tokyo",
+            ),
+            ({"every": "PT4H"}, "every `PT4H`"),
+            ("@once", "once (`@once`), at the start date"),
+            ({"assets": ["s3://a/b", "s3://a/c"], "mode": "any"}, "when any of 2 asset(s) update"),
+        ],
+    )
+    def test_docs_name_the_schedule_and_its_timezone(self, registry, schedule, text):
+        spec = parse_spec({**RICH, "schedule": schedule, "catchup": False}, registry=registry)
+        assert f"\n\nSchedule: {text}.\n\n" in build_dag(spec, registry).doc_md
+
+    def test_an_author_cannot_add_markup_to_the_docs(self, registry):
+        spec = parse_spec(RICH, registry=registry)
+        origin = SpecOrigin(2, "eve`](http://evil)\n# Heading", None)
+        doc = build_dag(spec, registry, origin=origin).doc_md
+        assert "revision 2 by `eve'](http://evil) # Heading`." in doc
+        assert "\n# Heading" not in doc
 
     def test_deterministic(self, registry):
         spec = parse_spec(RICH, registry=registry)

@@ -49,6 +49,20 @@ class TestLoadFromStore:
         [status] = env.statuses()
         assert (status["refresh"], status["loaded"], status["errors"]) == ("ok", 3, {})
 
+    def test_docs_name_the_stored_revision_and_its_author(self, env):
+        env.put(make_spec("a"))
+        store = env.store()
+        try:
+            store.pause("team.a", author="bob")
+            stored = store.get("team.a")
+        finally:
+            store.close()
+        env.loader()
+        doc = dagbag(env.dags).dags["team.a"].doc_md
+        when = stored.updated_at.isoformat(timespec="seconds")
+        assert f"Generated from the schedule spec `team.a`, revision 2 by `bob` at `{when}`." in doc
+        assert "`airflow-scheduler apply team.a.yaml`" in doc
+
     def test_namespace_filter(self, env):
         env.put(make_spec("a"), make_spec("c", namespace="other"))
         env.loader(namespace="other")
@@ -92,6 +106,23 @@ class TestLoadFromStore:
         snap = read_snapshot(env.snapshot())
         assert snap is not None
         assert snap.pause_sync == {"team.a": True}
+
+    def test_a_spec_back_after_a_delete_gets_its_paused_state_pushed(self, env):
+        # `delete` pauses the DAG in Airflow; when the spec comes back, is_paused_upon_creation does not
+        # act (Airflow still knows the DAG), so the loader pushes the spec's own state.
+        env.put(make_spec("a"), make_spec("b"))
+        env.loader(pause_sync_conn_id=None)
+        dagbag(env.dags)
+        store = env.store()
+        try:
+            store.delete("team.a", author="test")
+        finally:
+            store.close()
+        dagbag(env.dags)
+        assert _pause_sync(env) == {}
+        env.put(make_spec("a"), make_spec("c"))
+        assert sorted(dagbag(env.dags).dags) == ["team.a", "team.b", "team.c"]
+        assert _pause_sync(env) == {"team.a": False}
 
 
 class TestIsolation:
@@ -170,6 +201,25 @@ class TestIsolation:
         out = capsys.readouterr().out
         assert "ERROR:    spec team.a: tasks[0] (extract): the task template 'empty' is disabled" in out
         assert "loaded:   0 DAGs" in out
+
+    def test_status_prints_when_the_snapshot_was_written_never_none(self, env, capsys):
+        import argparse
+
+        from airflow_provider_scheduler.cli.status import add_status_command
+
+        env.put(make_spec("a"))
+        env.loader()
+        dagbag(env.dags)
+        written = env.statuses()[0]["snapshot_written_at"]
+        dagbag(env.dags)  # nothing changed: the snapshot is not rewritten, and it still has a time
+        [status] = env.statuses()
+        assert (status["refresh"], status["snapshot_written_at"]) == ("ok", written)
+        assert written is not None
+        parser = argparse.ArgumentParser()
+        add_status_command(parser.add_subparsers())
+        args = parser.parse_args(["status", "--store", env.store_uri, "--home", str(env.home)])
+        assert args.func(args) == 0
+        assert f"  refresh:  ok (snapshot written {written})\n" in capsys.readouterr().out
 
     def test_existing_name_in_module_is_reported_not_overwritten(self, env):
         env.put(make_spec("a"), make_spec("b"))

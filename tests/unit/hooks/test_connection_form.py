@@ -148,7 +148,7 @@ class TestConnectionForm:
         assert {info.field_name for info in ours.values()} == set(CONN_FIELDS)
         assert ours["extra__scheduler__token"].is_sensitive
         behaviours = ProvidersManager().field_behaviours
-        assert behaviours["scheduler"]["hidden_fields"] == ["schema", "port"]
+        assert behaviours["scheduler"]["hidden_fields"] == ["schema"]
 
     @pytest.mark.skipif(_has_flask_appbuilder(), reason="Airflow 3.2+ renders conn-fields from provider info")
     def test_airflow_3_providers_manager_exposes_conn_fields(self):
@@ -163,4 +163,4 @@ class TestConnectionForm:
             assert info.field["schema"]["title"] == CONN_FIELDS[name]["label"]
             assert info.field["value"] == CONN_FIELDS[name]["schema"].get("default")
             assert info.is_sensitive == (name == "token")
-        assert ProvidersManager().field_behaviours["scheduler"]["hidden_fields"] == ["schema", "port"]
+        assert ProvidersManager().field_behaviours["scheduler"]["hidden_fields"] == ["schema"]

@@ -51,4 +51,8 @@ class TestHookMetaService:
         standard = scheduler_meta.standard_fields
         assert standard.host.title == UI_FIELD_BEHAVIOUR["relabeling"]["host"]
         assert standard.host.placeholder == UI_FIELD_BEHAVIOUR["placeholders"]["host"]
-        assert standard.port.hidden is True
+        # Shown: Airflow 3.3.2's Test button in the connection list works only for a saved port.
+        assert standard.port.hidden is False
+        assert standard.port.title == "Port"
+        assert standard.port.placeholder == UI_FIELD_BEHAVIOUR["placeholders"]["port"]
+        assert standard.url_schema.hidden is True

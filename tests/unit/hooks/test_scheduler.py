@@ -29,6 +29,7 @@ from airflow_provider_scheduler.hooks.scheduler import (
     SchedulerApiError,
     SchedulerAuthError,
     SchedulerHook,
+    SchedulerNotFoundError,
     SchedulerTransientError,
 )
 
@@ -588,6 +589,42 @@ class TestSecrets:
         redacted = str(redact(f"jwt {v2}"))
         assert v2 not in redacted
         assert "***" in redacted
+
+
+class TestRequestReparse:
+    TOKEN = "eyJidW5kbGVfbmFtZSI6ImRhZ3MtZm9sZGVyIn0.sig/+="
+
+    def test_asks_for_the_dags_file_with_its_token(self, make_hook, requests_mock, v2):
+        requests_mock.get(
+            f"{BASE}/api/v2/dags/team.a",
+            json={"dag_id": "team.a", "file_token": self.TOKEN, "relative_fileloc": "schedules.py"},
+        )
+        requests_mock.put(f"{BASE}/api/v2/parseDagFile/{quote(self.TOKEN, safe='')}", status_code=201)
+        assert make_hook().request_reparse("team.a") == "schedules.py"
+        [put] = [r for r in requests_mock.request_history if r.method == "PUT"]
+        assert put.url == f"{BASE}/api/v2/parseDagFile/{quote(self.TOKEN, safe='')}"
+        assert put.headers["Authorization"] == f"Bearer {v2}"
+
+    def test_a_pending_request_counts_as_done(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/team.a", json={"file_token": "t", "fileloc": "/d/s.py"})
+        requests_mock.put(f"{BASE}/api/v2/parseDagFile/t", status_code=409, json={"detail": "exists"})
+        assert make_hook().request_reparse("team.a") == "/d/s.py"
+
+    def test_unknown_dag(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/team.x", status_code=404, json={"detail": "not found"})
+        with pytest.raises(SchedulerNotFoundError):
+            make_hook().request_reparse("team.x")
+
+    def test_refused_reparse_is_an_error(self, make_hook, requests_mock, v2):
+        requests_mock.get(f"{BASE}/api/v2/dags/team.a", json={"file_token": "t"})
+        requests_mock.put(f"{BASE}/api/v2/parseDagFile/t", status_code=403, json={"detail": "Forbidden"})
+        with pytest.raises(SchedulerAuthError, match="403"):
+            make_hook().request_reparse("team.a")
+
+    def test_airflow_2_has_no_reparse_endpoint(self, make_hook, requests_mock, v1):
+        with pytest.raises(SchedulerApiError, match=r"REST API v1 \(Airflow 2.x\), which has no endpoint"):
+            make_hook().request_reparse("team.a")
+        assert [r.method for r in requests_mock.request_history] == ["GET", "GET"]  # the version probes
 
 
 class TestTestConnection:

@@ -78,7 +78,7 @@ class TestUrls:
             ("api.example.com", None, None, "https://api.example.com"),
             ("h", None, 8080, "https://h:8080"),
             ("127.0.0.1", None, 8080, "http://127.0.0.1:8080"),
-            ("api.example.com", None, 80, "http://api.example.com:80"),
+            ("api.example.com", None, 80, "http://api.example.com"),
             ("api.example.com", "http", None, "http://api.example.com"),
             ("https://h/", None, None, "https://h"),
             ("https://bot:pw@h", None, None, "https://h"),
