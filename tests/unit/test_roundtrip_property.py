@@ -33,6 +33,7 @@ from test_property import POLICY, REGISTRY, mutated_specs
 from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.factory.build import build_dag
 from airflow_provider_scheduler.spec import ScheduleSpec, SpecError, parse_spec
+from airflow_provider_scheduler.spec.catalog import default_catalog
 from airflow_provider_scheduler.spec.policy import default_policy
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.templates.registry import default_registry
@@ -52,10 +53,15 @@ def _deployment() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in DEPLOYMENT.items():
             patch.setenv(key, value)
-        default_registry.cache_clear()
-        default_policy.cache_clear()
+        _clear_caches()
         yield
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    """Forget the registry, catalog and policy other tests' configuration built."""
     default_registry.cache_clear()
+    default_catalog.cache_clear()
     default_policy.cache_clear()
 
 
@@ -123,10 +129,12 @@ def check_round_trip(data: Any, spec: ScheduleSpec, tmp: Path, formats: tuple[st
         return
     path = tmp / "spec.json"
     path.write_text(text, encoding="utf-8")
-    assert cli("validate", str(path))[0] == 0
+    code, _, err = cli("validate", str(path))
+    assert code == 0, err
     uri = f"sqlite:///{tmp / 'cli.db'}"
-    code, out, _ = cli("apply", str(path), "--store", uri, "--author", "prop")
-    assert (code, out.splitlines()[-1]) == (0, f"applied {spec.dag_id} as revision 1")
+    code, out, err = cli("apply", str(path), "--store", uri, "--author", "prop")
+    assert code == 0, err
+    assert out.endswith(f"applied {spec.dag_id} as revision 1\n")
     for fmt in formats:
         code, exported, _ = cli("export", "--store", uri, *(["--json"] if fmt == "json" else []))
         assert code == 0
