@@ -1,10 +1,10 @@
 """The ``airflow-scheduler`` command: one front door for specs, the store and the loaders.
 
 Subcommands: ``validate`` and ``schema`` (no store needed), ``apply``, ``diff``, ``list``, ``show``,
-``history``, ``pause``, ``resume``, ``delete`` and ``export`` (a spec store), ``status`` (what the
-DAG loaders did). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the exit code.
-Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every problem is
-printed as ``FILE: SPEC-ID: PATH: MESSAGE``.
+``history``, ``pause``, ``resume``, ``delete``, ``export`` and ``edit`` (a spec store), ``status``
+(what the DAG loaders did). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the
+exit code. Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every
+problem is printed as ``FILE: SPEC-ID: PATH: MESSAGE``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from airflow_provider_scheduler.cli.deployment import registry_and_policy
+from airflow_provider_scheduler.cli.edit import add_edit_command
 from airflow_provider_scheduler.cli.schema import add_schema_command
 from airflow_provider_scheduler.cli.status import add_status_command
 from airflow_provider_scheduler.cli.store_commands import add_store_commands
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate_command(subparsers)
     add_schema_command(subparsers)
     add_store_commands(subparsers)
+    add_edit_command(subparsers)
     add_status_command(subparsers)
     return parser
 

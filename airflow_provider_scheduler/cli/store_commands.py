@@ -2,13 +2,19 @@
 resume, delete and export.
 
 Each command's function takes the parsed arguments and returns the exit code (0 success, 1 invalid
-input or a failed store operation). ``apply`` and ``diff`` read their input with
+input or a failed store operation, 2 a malformed argument). ``apply`` and ``diff`` read their input with
 :func:`~airflow_provider_scheduler.spec.batch.read_spec_batch` and plan with
 :func:`~airflow_provider_scheduler.store.apply.plan_apply`, as the GitOps operator does.
+
+Lost-update protection: ``export`` and ``show`` write each spec's store revision as the top-level key
+``x-base-revision``; ``apply`` (and ``edit``, see :mod:`.edit`) pass it to the planner, which refuses
+to overwrite a spec that changed since that revision. ``apply --expected-revision N`` says the same
+for a single spec on the command line; ``--ignore-base-revision`` overwrites on purpose.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -17,18 +23,82 @@ import yaml
 
 from airflow_provider_scheduler.cli.reparse import tell_airflow
 from airflow_provider_scheduler.factory.status import spec_state
-from airflow_provider_scheduler.spec.batch import read_spec_batch
+from airflow_provider_scheduler.spec.batch import SpecBatch, read_spec_batch
+from airflow_provider_scheduler.spec.loader import BASE_REVISION_KEY
+from airflow_provider_scheduler.spec.parser import SLUG
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.store.apply import Action, ApplyPlan, apply_plan, plan_apply
-from airflow_provider_scheduler.store.base import default_author, spec_to_yaml
-from airflow_provider_scheduler.store.errors import StoreError
+from airflow_provider_scheduler.store.base import check_author, default_author, spec_to_yaml
+from airflow_provider_scheduler.store.errors import InvalidAuthorError, StoreError
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.store.base import ScheduleStore, StoredSpec
+
+MAX_REVISION = 2**31 - 1  # the SQL store's revision column
+
+
+# argument types: a malformed argument is a usage error (exit 2) before any store is opened -----------
+def _shown(text: str) -> str:
+    shown = repr(text)  # escapes newlines and lone surrogates from a non-UTF-8 command line
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def spec_id_arg(text: str) -> str:
+    """An argparse type: ``NAMESPACE.NAME`` as the parser derives spec ids (so no store is asked in vain)."""
+    namespace, dot, name = text.partition(".")
+    if not dot or not SLUG.fullmatch(namespace) or not SLUG.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not a spec id: expected NAMESPACE.NAME, each 1-64 lowercase letters, "
+            "digits, '-' or '_'"
+        )
+    return text
+
+
+def namespace_arg(text: str) -> str:
+    """An argparse type: a namespace slug."""
+    if not SLUG.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not a namespace: 1-64 lowercase letters, digits, '-' or '_'"
+        )
+    return text
+
+
+def author_arg(text: str) -> str:
+    """An argparse type: an author every store can record (the store checks the same rule)."""
+    try:
+        return check_author(text)
+    except InvalidAuthorError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def revision_arg(text: str) -> int:
+    """An argparse type: a revision number (0 = the spec must not exist yet)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_REVISION:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a revision (a whole number, 0 or more)")
+    return value
+
+
+def store_option(parser: argparse.ArgumentParser) -> None:
+    """``--store URI``, as every store command takes it."""
+    parser.add_argument(
+        "--store",
+        metavar="URI",
+        default=None,
+        help="store URI (default: the [schedule_specs] store option, else SQLite in AIRFLOW_HOME)",
+    )
+
+
+def author_option(parser: argparse.ArgumentParser) -> None:
+    """``--author NAME``, checked like the store checks it."""
+    parser.add_argument(
+        "--author", type=author_arg, default=None, help="who makes the change (default: $USER)"
+    )
 
 
 def add_store_commands(subparsers: Any) -> None:
@@ -36,35 +106,40 @@ def add_store_commands(subparsers: Any) -> None:
 
     def command(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument(
-            "--store",
-            metavar="URI",
-            default=None,
-            help="store URI (default: the [schedule_specs] store option, else SQLite in AIRFLOW_HOME)",
-        )
+        store_option(parser)
         parser.set_defaults(func=handler)
         return parser
-
-    def author_option(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--author", default=None, help="who makes the change (default: $USER)")
 
     apply = command("apply", "validate spec files, show the diff and store them as one batch", cmd_apply)
     apply.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders ('-' reads stdin)")
     author_option(apply)
     apply.add_argument("--dry-run", action="store_true", help="validate and show the diff, store nothing")
+    base = apply.add_mutually_exclusive_group()
+    base.add_argument(
+        "--expected-revision",
+        type=revision_arg,
+        default=None,
+        metavar="N",
+        help="the one spec applied must be at revision N in the store (0: must not exist yet)",
+    )
+    base.add_argument(
+        "--ignore-base-revision",
+        action="store_true",
+        help=f"overwrite specs that changed in the store since their {BASE_REVISION_KEY}",
+    )
 
     diff = command("diff", "show what applying spec files would change", cmd_diff)
     diff.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders ('-' reads stdin)")
 
     listing = command("list", "list stored specs", cmd_list)
-    listing.add_argument("--namespace", default=None, help="only this namespace")
+    listing.add_argument("--namespace", type=namespace_arg, default=None, help="only this namespace")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    show = command("show", "print a stored spec as YAML", cmd_show)
-    show.add_argument("spec_id", metavar="ID", help="spec id (<namespace>.<name>)")
+    show = command("show", "print a stored spec as YAML (with its x-base-revision)", cmd_show)
+    show.add_argument("spec_id", metavar="ID", type=spec_id_arg, help="spec id (<namespace>.<name>)")
 
     history = command("history", "list every revision of a spec", cmd_history)
-    history.add_argument("spec_id", metavar="ID")
+    history.add_argument("spec_id", metavar="ID", type=spec_id_arg)
 
     for name, verb in (
         ("pause", "pause"),
@@ -72,18 +147,19 @@ def add_store_commands(subparsers: Any) -> None:
         ("delete", "delete (soft; kept in history)"),
     ):
         parser = command(name, f"{verb} a stored spec", _state_command(name))
-        parser.add_argument("spec_id", metavar="ID")
+        parser.add_argument("spec_id", metavar="ID", type=spec_id_arg)
         author_option(parser)
         parser.add_argument(
             "--revision",
-            type=int,
+            type=revision_arg,
             default=None,
             metavar="N",
             help="fail unless the spec is at revision N (optimistic concurrency)",
         )
 
     export = command("export", "print stored specs as YAML that `apply` accepts back", cmd_export)
-    export.add_argument("--namespace", default=None, help="only this namespace")
+    export.add_argument("--namespace", type=namespace_arg, default=None, help="only this namespace")
+    export.add_argument("--json", action="store_true", help="print JSON instead of YAML")
 
 
 # helpers -------------------------------------------------------------------------------------
@@ -91,7 +167,7 @@ def _open(args: argparse.Namespace) -> ScheduleStore:
     return open_store(args.store)
 
 
-def _load_specs(paths: list[str]) -> list[ScheduleSpec] | None:
+def _load_specs(paths: list[str]) -> SpecBatch | None:
     """Load and validate every spec of ``paths``; print every problem on stderr and return None if any."""
     batch = read_spec_batch(paths)
     for line in batch.problem_lines():
@@ -101,7 +177,47 @@ def _load_specs(paths: list[str]) -> list[ScheduleSpec] | None:
     if not batch.specs:
         print("no specs found in " + " ".join(paths), file=sys.stderr)
         return None
-    return batch.specs
+    return batch
+
+
+def _base_revisions(args: argparse.Namespace, batch: SpecBatch) -> dict[str, int] | None:
+    """What each spec of ``batch`` is based on: ``--expected-revision``, else the files' ``x-base-revision``.
+
+    Prints the problem and returns None when ``--expected-revision`` is given for other than one spec.
+    """
+    expected = getattr(args, "expected_revision", None)
+    if expected is not None:
+        if len(batch.specs) != 1:
+            print(
+                f"--expected-revision needs exactly one spec; {' '.join(args.paths)} hold {len(batch.specs)}",
+                file=sys.stderr,
+            )
+            return None
+        return {batch.specs[0].dag_id: expected}
+    if getattr(args, "ignore_base_revision", False):
+        return {}
+    return dict(batch.base_revisions)
+
+
+def report_conflicts(
+    store: ScheduleStore, plan: ApplyPlan, sources: Mapping[str, str], *, where: str = BASE_REVISION_KEY
+) -> None:
+    """One ``FILE: SPEC: x-base-revision: MESSAGE`` line per conflict of ``plan``, on stderr."""
+    for change in plan.conflicts:
+        stored = store.get(change.spec_id, include_deleted=True)
+        now = f"revision {change.current_revision}"
+        if stored is not None:
+            state = "deleted at " if stored.deleted else ""
+            now = (
+                f"{state}revision {stored.revision} by {stored.author} "
+                f"at {stored.updated_at.isoformat(timespec='seconds')}"
+            )
+        source = sources.get(change.spec_id, "-")
+        print(
+            f"{source}: {change.spec_id}: {where}: the spec changed in the store since revision "
+            f"{change.expected_revision} (now {now}); applying would overwrite that change",
+            file=sys.stderr,
+        )
 
 
 def _run(handler: Any, args: argparse.Namespace) -> int:
@@ -140,13 +256,25 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    specs = _load_specs(args.paths)
-    if specs is None:
+    batch = _load_specs(args.paths)
+    bases = _base_revisions(args, batch) if batch is not None else None
+    if batch is None or bases is None:
         print("nothing applied: fix the problems above", file=sys.stderr)
         return 1
+    specs = batch.specs
     with _open(args) as store:
-        plan = plan_apply(store, specs)
+        plan = plan_apply(store, specs, base_revisions=bases)
         sys.stdout.write(plan.diff_text())
+        if plan.conflicts:
+            where = "--expected-revision" if args.expected_revision is not None else BASE_REVISION_KEY
+            report_conflicts(store, plan, batch.sources, where=where)
+            print(
+                f"nothing applied: {len(plan.conflicts)} spec(s) changed since the revision your change "
+                "is based on; `show` or `export` them again, redo your change there and apply it (or "
+                "pass --ignore-base-revision to overwrite)",
+                file=sys.stderr,
+            )
+            return 1
         changed = len(plan.changed)
         if args.dry_run:
             print(f"dry run: {changed} of {len(specs)} spec(s) would change; nothing applied")
@@ -170,13 +298,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    specs = _load_specs(args.paths)
-    if specs is None:
+    batch = _load_specs(args.paths)
+    if batch is None:
         return 1
     with _open(args) as store:
-        plan = plan_apply(store, specs)
-    sys.stdout.write(plan.diff_text())
-    print(f"{len(plan.changed)} of {len(specs)} spec(s) differ from the store")
+        plan = plan_apply(store, batch.specs, base_revisions=batch.base_revisions)
+        sys.stdout.write(plan.diff_text())
+        report_conflicts(store, plan, batch.sources)
+    print(f"{len(plan.changed)} of {len(batch.specs)} spec(s) differ from the store")
     return 0
 
 
@@ -207,19 +336,33 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """``show ID``: the stored spec as YAML, with its revision in a comment."""
+    """``show ID``: the stored spec as YAML that ``apply`` accepts back, based on its revision."""
     return _run(_show, args)
+
+
+def with_base_revision(stored: StoredSpec) -> dict[str, Any]:
+    """The stored spec as a document carrying ``x-base-revision`` (what ``apply`` checks)."""
+    return {BASE_REVISION_KEY: stored.revision, **stored.spec}
+
+
+def show_text(stored: StoredSpec) -> str:
+    """``show``'s YAML: a comment saying who wrote the revision, then the spec with its base revision."""
+    state = "deleted, " if stored.deleted else ""
+    header = (
+        f"# {stored.id}: {state}revision {stored.revision} by {_one_line(stored.author)} "
+        f"at {stored.updated_at.isoformat(timespec='seconds')}\n"
+    )
+    return header + spec_to_yaml(with_base_revision(stored))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # an author stored before the author check may hold a newline
 
 
 def _show(args: argparse.Namespace) -> int:
     with _open(args) as store:
         stored = store.require(args.spec_id, include_deleted=True)
-    state = "deleted, " if stored.deleted else ""
-    print(
-        f"# {stored.id}: {state}revision {stored.revision} by {stored.author} "
-        f"at {stored.updated_at.isoformat(timespec='seconds')}"
-    )
-    sys.stdout.write(spec_to_yaml(stored.spec))
+    sys.stdout.write(show_text(stored))
     return 0
 
 
@@ -265,18 +408,21 @@ def _state_command(action: str) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``export [--namespace NS]``: a YAML list of the stored specs; ``apply`` accepts it back."""
+    """``export [--namespace NS] [--json]``: the stored specs, each with its ``x-base-revision``;
+    ``apply`` accepts the output back and refuses to overwrite what changed since."""
     return _run(_export, args)
 
 
 def _export(args: argparse.Namespace) -> int:
     with _open(args) as store:
         specs = store.list(namespace=args.namespace)
-    if not specs:
+    documents = [with_base_revision(s) for s in specs]
+    if args.json:
+        print(json.dumps(documents, indent=2, ensure_ascii=False))
+        return 0
+    if not documents:
         print("[]")
         return 0
-    text = yaml.safe_dump(
-        [s.spec for s in specs], sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
-    )
+    text = yaml.safe_dump(documents, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
     sys.stdout.write(text)
     return 0

@@ -34,12 +34,16 @@ class SpecBatch:
     :param sources: where each valid spec was read (``{spec_id: file}``; ``<stdin>`` for stdin).
     :param errors: one SpecError per invalid spec, unreadable file or repeated id (``source`` set).
     :param files: the files read (stdin counts as one).
+    :param base_revisions: ``{spec_id: revision}`` of the valid specs whose document carries
+        ``x-base-revision`` (the store revision it was exported at; see
+        :data:`~airflow_provider_scheduler.spec.loader.BASE_REVISION_KEY`).
     """
 
     specs: list[ScheduleSpec] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    base_revisions: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,11 +89,12 @@ def read_spec_batch(
         is_stdin = os.fspath(path) == STDIN
         source = STDIN_SOURCE if is_stdin else str(path)
         batch.files.append(source)
+        bases: dict[str, int] = {}
         try:
             if is_stdin:
-                results = read_spec_stdin(catalog=catalog, policy=policy, stream=stdin)
+                results = read_spec_stdin(catalog=catalog, policy=policy, stream=stdin, base_revisions=bases)
             else:
-                results = read_spec_file(path, catalog=catalog, policy=policy)
+                results = read_spec_file(path, catalog=catalog, policy=policy, base_revisions=bases)
         except SpecError as err:
             err.source = source
             batch.errors.append(err)
@@ -111,4 +116,6 @@ def read_spec_batch(
             else:
                 batch.sources[result.dag_id] = source
                 batch.specs.append(result)
+                if result.dag_id in bases:
+                    batch.base_revisions[result.dag_id] = bases[result.dag_id]
     return batch

@@ -80,6 +80,30 @@ SpecYamlLoader.add_implicit_resolver(
 )
 
 
+#: top-level key of an exported spec document: the store revision the document was read at.
+#: ``export``, ``show`` and ``edit`` write it; the loader takes it off before ``parse_spec`` (it is not
+#: part of the spec) and ``apply`` refuses to overwrite a spec that changed since that revision.
+BASE_REVISION_KEY = "x-base-revision"
+_MAX_REVISION = 2**31 - 1
+
+
+def split_base_revision(document: Any) -> tuple[Any, int | None, Problem | None]:
+    """``(document without the key, its base revision or None, a problem with the key or None)``."""
+    if not isinstance(document, dict) or BASE_REVISION_KEY not in document:
+        return document, None, None
+    rest = {key: value for key, value in document.items() if key != BASE_REVISION_KEY}
+    value = document[BASE_REVISION_KEY]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_REVISION:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        problem = Problem(
+            BASE_REVISION_KEY,
+            f"must be a whole number from 0 to {_MAX_REVISION} (the store revision this spec was "
+            f"exported at), not {shown}",
+        )
+        return rest, None, problem
+    return rest, value, None
+
+
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -180,16 +204,23 @@ def read_spec_file(
     catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
     registry: TemplateCatalog | None = None,
+    base_revisions: dict[str, int] | None = None,
 ) -> list[ScheduleSpec | SpecError]:
     """Parse every spec in a file, returning each spec or its own SpecError (for reporting all of them).
 
     A file-level problem (unreadable, too large, bad YAML) raises SpecError instead. In a list file,
     problem paths of the i-th spec are prefixed with ``[i].``. ``registry`` is the former name of
     ``catalog`` (see ``parse_spec``).
+
+    :param base_revisions: when given, receives ``{spec_id: revision}`` for each valid spec whose
+        document carries :data:`BASE_REVISION_KEY` (the key is accepted, and never part of the spec,
+        either way).
     """
     source = os.fspath(path)
     max_bytes = policy.max_spec_bytes if policy is not None else None
-    return _parse_documents(*_read(source, max_bytes), source, catalog or registry, policy)
+    return _parse_documents(
+        *_read(source, max_bytes), source, catalog or registry, policy, base_revisions=base_revisions
+    )
 
 
 def read_spec_stdin(
@@ -197,11 +228,14 @@ def read_spec_stdin(
     catalog: TemplateCatalog | None = None,
     policy: GovernancePolicy | None = None,
     stream: IO[Any] | None = None,
+    base_revisions: dict[str, int] | None = None,
 ) -> list[ScheduleSpec | SpecError]:
     """Like :func:`read_spec_file` for a document on stdin (YAML or JSON), capped at ``max_spec_bytes``."""
     limit = policy.max_spec_bytes if policy is not None else _default_max_bytes()
     raw = read_stdin(limit, stream)
-    return _parse_documents(*_documents(raw, STDIN_SOURCE), STDIN_SOURCE, catalog, policy)
+    return _parse_documents(
+        *_documents(raw, STDIN_SOURCE), STDIN_SOURCE, catalog, policy, base_revisions=base_revisions
+    )
 
 
 def _parse_documents(
@@ -210,11 +244,24 @@ def _parse_documents(
     source: str,
     catalog: TemplateCatalog | None,
     policy: GovernancePolicy | None,
+    *,
+    base_revisions: dict[str, int] | None = None,
 ) -> list[ScheduleSpec | SpecError]:
     results: list[ScheduleSpec | SpecError] = []
     for i, document in enumerate(documents):
+        document, base, base_problem = split_base_revision(document)
         try:
-            results.append(parse_spec(document, catalog=catalog, policy=policy))
+            try:
+                spec = parse_spec(document, catalog=catalog, policy=policy)
+            except SpecError as err:
+                if base_problem is not None:
+                    raise SpecError([base_problem, *err.problems], spec_id=err.spec_id) from None
+                raise
+            if base_problem is not None:
+                raise SpecError([base_problem], spec_id=spec.dag_id)
+            results.append(spec)
+            if base is not None and base_revisions is not None:
+                base_revisions[spec.dag_id] = base
         except SpecError as err:
             if as_list:
                 err = SpecError(

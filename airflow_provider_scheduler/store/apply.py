@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.store.base import unified_diff
+from airflow_provider_scheduler.store.errors import ConflictError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.store.base import ScheduleStore, SpecInput, StoredSpec
@@ -43,8 +44,11 @@ class PlannedChange:
     :param spec_id: the spec's id (``<namespace>.<name>``).
     :param action: what applying the plan does to it.
     :param diff: unified diff (YAML) from the stored spec to the candidate; empty when unchanged.
-    :param expected_revision: the stored revision the change was planned against (0: not stored yet).
+    :param expected_revision: the stored revision the change was planned against (0: not stored yet);
+        the caller's base revision when one was given.
     :param spec: the validated candidate; None for a deletion.
+    :param current_revision: the revision the store held when the plan was made (0: never stored;
+        None: not recorded, i.e. the same as ``expected_revision``).
     """
 
     spec_id: str
@@ -52,6 +56,14 @@ class PlannedChange:
     diff: str
     expected_revision: int
     spec: ScheduleSpec | None = None
+    current_revision: int | None = None
+
+    @property
+    def conflict(self) -> bool:
+        """The change writes, and the store moved on from the revision it is based on."""
+        if self.current_revision is None or self.action is Action.UNCHANGED:
+            return False
+        return self.expected_revision != self.current_revision
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,12 @@ class ApplyPlan:
     def ids(self, action: Action) -> list[str]:
         """The ids of the specs with this action, in plan order."""
         return [change.spec_id for change in self.changes if change.action is action]
+
+    @property
+    def conflicts(self) -> list[PlannedChange]:
+        """The changes based on a revision that is no longer the stored one (:func:`apply_plan` would
+        raise :class:`~airflow_provider_scheduler.store.ConflictError` and write nothing)."""
+        return [change for change in self.changes if change.conflict]
 
     @property
     def changed(self) -> list[PlannedChange]:
@@ -87,6 +105,7 @@ class ApplyPlan:
                     "id": change.spec_id,
                     "action": change.action.value,
                     "expected_revision": change.expected_revision,
+                    "current_revision": change.current_revision,
                     "diff": change.diff,
                 }
                 for change in self.changes
@@ -95,13 +114,23 @@ class ApplyPlan:
 
 
 def plan_apply(
-    store: ScheduleStore, specs: Iterable[SpecInput], *, prune_namespace: str | None = None
+    store: ScheduleStore,
+    specs: Iterable[SpecInput],
+    *,
+    prune_namespace: str | None = None,
+    base_revisions: Mapping[str, int] | None = None,
 ) -> ApplyPlan:
     """Validate ``specs`` as one batch and compare each with the store; nothing is written.
 
     :param store: the store to compare with (its template catalog and policy validate the batch).
     :param specs: ScheduleSpecs or mappings that ``parse_spec`` accepts.
     :param prune_namespace: also plan to delete the stored specs of this namespace not in the batch.
+    :param base_revisions: ``{spec_id: revision}`` the caller's specs were edited from (what
+        ``export``/``show``/``edit`` wrote as ``x-base-revision``, or ``apply --expected-revision``).
+        A change to a spec the store holds (live or deleted) at another revision is a conflict
+        (:attr:`ApplyPlan.conflicts`) and the write checks the base revision, so another editor's
+        change is never overwritten. A spec this store never held has nothing to lose and is created
+        (a backup restored into a new store); one whose content equals the stored one is unchanged.
     :raises SpecBatchError: a spec is invalid or an id appears twice; the plan is not made.
     """
     parsed = store.validate_batch(specs)
@@ -119,13 +148,21 @@ def plan_apply(
             diff = unified_diff(spec.dag_id, stored.spec, candidate)
             action = Action.UPDATE if stored.spec != candidate else Action.UNCHANGED
         revision = stored.revision if stored is not None else 0
-        changes.append(PlannedChange(spec.dag_id, action, diff, revision, spec))
+        expected = revision
+        base = (base_revisions or {}).get(spec.dag_id)
+        if base is not None and stored is not None and action is not Action.UNCHANGED:
+            expected = base
+        changes.append(PlannedChange(spec.dag_id, action, diff, expected, spec, current_revision=revision))
     if prune_namespace is not None:
         present = {spec.dag_id for spec in parsed}
         for stored in store.list(namespace=prune_namespace):
             if stored.id not in present:
                 diff = unified_diff(stored.id, stored.spec, None)
-                changes.append(PlannedChange(stored.id, Action.DELETE, diff, stored.revision))
+                changes.append(
+                    PlannedChange(
+                        stored.id, Action.DELETE, diff, stored.revision, current_revision=stored.revision
+                    )
+                )
     return ApplyPlan(store_uri=store.uri, changes=tuple(changes))
 
 
@@ -139,6 +176,8 @@ def apply_plan(store: ScheduleStore, plan: ApplyPlan, *, author: str | None = No
     :raises ConflictError: a spec changed in the store since the plan was made; nothing of the
         ``put_many`` is written.
     """
+    for change in plan.conflicts:  # known stale before anything is written: write nothing
+        raise ConflictError(change.spec_id, change.current_revision or 0, change.expected_revision)
     revisions = {c.spec_id: c.expected_revision for c in plan.changes if c.action is Action.UNCHANGED}
     writes = [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE) and c.spec is not None]
     if writes:

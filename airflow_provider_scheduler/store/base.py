@@ -17,7 +17,7 @@ from airflow_provider_scheduler.spec.dates import date_from_canonical, utc_insta
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.model import ScheduleSpec
 from airflow_provider_scheduler.spec.parser import parse_spec
-from airflow_provider_scheduler.store.errors import SpecBatchError, SpecNotFoundError
+from airflow_provider_scheduler.store.errors import InvalidAuthorError, SpecBatchError, SpecNotFoundError
 
 if TYPE_CHECKING:
     import builtins
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
 
 SpecInput: TypeAlias = "ScheduleSpec | Mapping[str, Any]"
+
+#: the longest author a store records (the SQL store's ``author`` column; the same limit everywhere)
+MAX_AUTHOR = 250
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,26 @@ def default_author() -> str:
         return getpass.getuser()
     except Exception:  # getpass raises OSError/KeyError without a passwd entry
         return "unknown"
+
+
+def check_author(author: str) -> str:
+    """``author`` if every store can record it, else :class:`InvalidAuthorError` saying why.
+
+    At most :data:`MAX_AUTHOR` characters, not empty, no control characters (they would garble
+    ``history`` tables and logs), and encodable as UTF-8 (a lone surrogate, e.g. from a non-UTF-8
+    command line, would fail inside the database driver).
+    """
+    if not author.strip():
+        raise InvalidAuthorError("the author is empty; give a name (e.g. --author alice)")
+    if len(author) > MAX_AUTHOR:
+        raise InvalidAuthorError(f"the author is too long ({len(author)} characters; at most {MAX_AUTHOR})")
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in author):
+        raise InvalidAuthorError("the author contains control characters (such as a newline or tab)")
+    try:
+        author.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidAuthorError("the author is not valid UTF-8 text") from None
+    return author
 
 
 def canonical_json(spec: Mapping[str, Any]) -> str:
@@ -279,9 +302,10 @@ class ScheduleStore(abc.ABC):
         :raises SpecError: the spec is invalid; nothing is stored.
         :raises ConflictError: ``expected_revision`` is not the stored revision.
         """
+        author = check_author(author or default_author())
         parsed = self.validate(spec)
         expected = {parsed.dag_id: expected_revision} if expected_revision is not None else None
-        return self._write([parsed], author=author or default_author(), expected=expected)[0]
+        return self._write([parsed], author=author, expected=expected)[0]
 
     def put_many(
         self,
@@ -297,17 +321,18 @@ class ScheduleStore(abc.ABC):
         :raises ConflictError: a revision check failed; nothing is stored.
         :raises StoreUnavailableError: the store became unreachable; nothing of the batch is stored.
         """
+        author = check_author(author or default_author())
         parsed = self.validate_batch(specs)
         if not parsed:
             return []
-        return self._write(parsed, author=author or default_author(), expected=expected_revisions)
+        return self._write(parsed, author=author, expected=expected_revisions)
 
     def delete(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
         """Soft-delete ``spec_id`` (kept in history); return the new revision.
 
         :raises SpecNotFoundError: unknown or already deleted.
         """
-        return self._set_state(spec_id, "delete", author or default_author(), expected_revision)
+        return self._set_state(spec_id, "delete", check_author(author or default_author()), expected_revision)
 
     def pause(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
         """Set ``paused: true`` on ``spec_id`` as a new revision (no-op if already paused).
@@ -315,11 +340,11 @@ class ScheduleStore(abc.ABC):
         The stored spec is not re-validated, so a spec that no longer passes a tightened policy can
         still be paused.
         """
-        return self._set_state(spec_id, "pause", author or default_author(), expected_revision)
+        return self._set_state(spec_id, "pause", check_author(author or default_author()), expected_revision)
 
     def resume(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
         """Set ``paused: false`` on ``spec_id`` as a new revision (no-op if not paused)."""
-        return self._set_state(spec_id, "resume", author or default_author(), expected_revision)
+        return self._set_state(spec_id, "resume", check_author(author or default_author()), expected_revision)
 
     def finish(self, spec_id: str, *, author: str | None = None, expected_revision: int | None = None) -> int:
         """Record that the one run of a ``@once`` spec has finished; return the new revision.
@@ -329,7 +354,7 @@ class ScheduleStore(abc.ABC):
         and the loader drops the spec from the loaded DAGs on its next refresh. A no-op when the spec
         already ended.
         """
-        return self._set_state(spec_id, "finish", author or default_author(), expected_revision)
+        return self._set_state(spec_id, "finish", check_author(author or default_author()), expected_revision)
 
     @abc.abstractmethod
     def _write(

@@ -101,3 +101,11 @@ class SpecBatchError(StoreError, ValueError):
         lines = [f"{len(errors)} invalid spec(s) in the batch; nothing was stored:"]
         lines += [line for err in errors for line in problem_lines(err)]
         super().__init__("\n".join(lines))
+
+
+class InvalidAuthorError(StoreError, ValueError):
+    """The author of a write cannot be recorded (too long, control characters, not UTF-8 text).
+
+    Every backend checks the same rule before it writes anything, so an author the SQL store's
+    column would refuse is refused the same way by the file store.
+    """

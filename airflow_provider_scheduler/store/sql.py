@@ -299,10 +299,32 @@ class SqlScheduleStore(ScheduleStore):
             yield
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
             raise self._unavailable(err) from None
+        except sa_exc.DatabaseError as err:
+            not_sqlite = self._not_a_sqlite_database(err)
+            if not_sqlite is not None:
+                raise not_sqlite from None
+            if err.connection_invalidated:
+                raise self._unavailable(err) from None
+            raise
         except sa_exc.DBAPIError as err:
             if err.connection_invalidated:
                 raise self._unavailable(err) from None
             raise
+
+    def _not_a_sqlite_database(self, err: sa_exc.DatabaseError) -> StoreError | None:
+        """The store error for a SQLite path that holds something else (text, a damaged file), or None.
+
+        pysqlite raises its plain ``DatabaseError`` (no subclass) for "file is not a database" and
+        "database disk image is malformed"; the user needs the file's name, not a traceback.
+        """
+        orig = getattr(err, "orig", None)
+        if self.engine.dialect.name != "sqlite" or type(orig).__name__ != "DatabaseError":
+            return None
+        path = self.engine.url.database or ":memory:"
+        return StoreError(
+            f"the store at {self.uri} cannot be opened: {path} is not a SQLite database "
+            f"({_first_line(err)}); give a SQLite file or the path of a new one"
+        )
 
     def _unavailable(self, err: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(self.uri, redact_text(_first_line(err), self._secrets))

@@ -13,15 +13,14 @@ import fnmatch
 import functools
 import importlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
 from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
 from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from airflow_provider_scheduler.templates.shell import command_problems, env_command, env_problems
 
 DAG_RUN_STATES = ["queued", "running", "success", "failed"]
 _TASK_ID_PATTERN = json_pattern(TASK_ID)
@@ -283,13 +282,38 @@ def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -
 
 
 def _build_bash(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    """A BashOperator whose command never holds a rendered value (see :mod:`.shell`).
+
+    Every ``{{ ... }}`` of the command becomes a quoted ``"${SCHED_VALUE_n}"`` reference and its
+    expression goes to ``env``, which Airflow renders: a value a triggering user chose (params,
+    ``dag_run.conf``) reaches bash as data, never as shell syntax. This also covers specs stored
+    before the rule existed. Without an ``env`` of the spec's own the task keeps the worker's
+    environment (``append_env``); with one, that ``env`` is the whole environment, as before.
+    """
     cls = _import_first("BashOperator", "airflow.providers.standard.operators.bash", "airflow.operators.bash")
-    command = with_["command"]
+    command, values = env_command(with_["command"])
     if command.rstrip().endswith((".sh", ".bash")):
         # BashOperator would load a command ending in .sh/.bash as a template FILE from the dags
         # folder (bypassing the spec's template checks); a trailing space makes it a plain command.
         command = command.rstrip() + " "
-    return cls(task_id=task_id, bash_command=command, env=with_.get("env"), **kwargs)
+    env = with_.get("env")
+    bad = env_problems(env or {})
+    if bad:
+        raise ValueError(f"bash env {bad[0][0]!r} {bad[0][1]}")
+    if not values:
+        return cls(task_id=task_id, bash_command=command, env=env, **kwargs)
+    if env is None:
+        return cls(task_id=task_id, bash_command=command, env=values, append_env=True, **kwargs)
+    return cls(task_id=task_id, bash_command=command, env={**env, **values}, **kwargs)
+
+
+def _bash_check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+    """The command's expressions can all be passed as environment variables; ``env`` names are usable."""
+    problems = [("command", message) for message in command_problems(str(with_.get("command") or ""))]
+    env = with_.get("env")
+    if isinstance(env, Mapping):
+        problems += [(f"env.{key}", message) for key, message in env_problems(env)]
+    return problems
 
 
 def _make_python_builder(allowed: tuple[str, ...]):
@@ -461,7 +485,8 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
         ),
         TaskTemplate(
             "bash",
-            description="Run a shell command (disabled unless an admin enables it).",
+            description="Run a shell command (disabled unless an admin enables it); each {{ }} value "
+            "reaches the shell as an environment variable, never as shell text.",
             with_schema=obj(
                 {
                     "command": {"type": "string", "minLength": 1, "maxLength": 10000},
@@ -471,6 +496,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
             ),
             builder=_build_bash,
             enabled_by_default=False,
+            check=_bash_check,
         ),
         TaskTemplate(
             "python",

@@ -179,7 +179,7 @@ class TestReadCommands:
         assert main(["show", "analytics.a", "--store", uri]) == 0
         out = capsys.readouterr().out
         assert out.startswith("# analytics.a: revision 1 by alice at ")
-        assert yaml.safe_load(out) == canonical(make_spec("a"))
+        assert yaml.safe_load(out) == {"x-base-revision": 1, **canonical(make_spec("a"))}
 
     def test_unknown_id(self, uri: str, capsys: pytest.CaptureFixture[str]) -> None:
         for command in ("show", "history", "pause", "resume", "delete"):

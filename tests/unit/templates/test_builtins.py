@@ -118,7 +118,8 @@ class TestBuild:
     def test_bash(self, registry):
         op = build(registry, "bash", {"command": "echo {{ ds }}"})
         assert type(op).__name__ == "BashOperator"
-        assert op.bash_command == "echo {{ ds }}"
+        assert op.bash_command == 'echo "${SCHED_VALUE_1}"'  # the value goes through env
+        assert op.env == {"SCHED_VALUE_1": "{{ ds }}"}
 
     def test_bash_script_name_is_never_loaded_as_a_template_file(self, registry):
         op = build(registry, "bash", {"command": "bash /opt/jobs/run.sh"})
