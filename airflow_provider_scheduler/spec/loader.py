@@ -210,10 +210,9 @@ def _spec_id(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
     namespace, name = data.get("namespace"), data.get("name")
-    valid = isinstance(namespace, str) and isinstance(name, str)
-    if valid and SLUG.fullmatch(namespace) and SLUG.fullmatch(name):
-        return f"{namespace}.{name}"
-    return None
+    if not (isinstance(namespace, str) and isinstance(name, str)):
+        return None
+    return f"{namespace}.{name}" if SLUG.fullmatch(namespace) and SLUG.fullmatch(name) else None
 
 
 def read_documents(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> list[Any]:
@@ -257,6 +256,7 @@ def _documents(raw: bytes, source: str) -> tuple[list[Any], bool]:
     documents of a list are still checked).
     """
     data, long_numbers = _parse_text(raw, source=source, fmt=None)
+    documents: list[Any]
     if isinstance(data, dict):
         documents, as_list = [data], False
     elif isinstance(data, list):
