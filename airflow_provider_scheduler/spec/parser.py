@@ -412,7 +412,11 @@ class _Parser:
         if namespace and name:
             self.spec_id = f"{namespace}.{name}"
         description = self.text(data.get("description"), "description", MAX_DESCRIPTION)
-        if description is not None and description.rstrip().endswith(".md"):
+        if description is not None and not description.strip():
+            # Airflow shows the first line as the DAG's description: a blank text has none
+            self.add("description", "is blank; write a description or leave the key out")
+            description = None
+        elif description is not None and description.rstrip().endswith(".md"):
             # Airflow reads a doc_md ending in ".md" as a FILE path on the DAG processor
             self.add("description", "must not end with '.md' (Airflow would read it as a file name)")
             description = None

@@ -22,6 +22,7 @@ from airflow_provider_scheduler.spec.loader import parse_document
 from airflow_provider_scheduler.store import open_store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 BASE: dict[str, Any] = {
@@ -184,3 +185,277 @@ class TestNotUtf8:
         path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
         code, _, err = validate(capsys, path)
         assert (code, err) == (0, "")
+
+
+# -- row 11: accepted means buildable -------------------------------------------------------------
+
+
+class TestAcceptedButNotBuildable:
+    """Each of these passed ``validate`` and then failed to build or to render."""
+
+    @pytest.mark.parametrize("description", [" ", "\n\n", " \t \n"])
+    def test_blank_description(self, description, registry):
+        with pytest.raises(SpecError) as err:
+            parse_spec(spec_with(description=description), registry=registry)
+        assert [tuple(p) for p in err.value.problems] == [
+            ("description", "is blank; write a description or leave the key out")
+        ]
+
+    def test_blank_description_already_stored_still_builds(self, registry):
+        from airflow_provider_scheduler.factory import build_dag
+        from airflow_provider_scheduler.spec import ScheduleSpec
+
+        stored = parse_spec(spec_with(description="x"), registry=registry).to_dict()
+        stored["description"] = " "  # what a store may hold from before the check
+        dag = build_dag(ScheduleSpec.from_canonical(stored), registry)
+        assert dag.description is None
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("PT1H\n", "'PT1H\\n' is not an ISO-8601 duration such as PT30M, PT4H, P1D or P1DT12H"),
+            ("P99999999999W", "'P99999999999W' is longer than ten years"),
+            ("P" + "9" * 5000 + "W", "'P9999999999999999999...999999999W' is longer than ten years"),
+            ("P3000DT24000H", "'P3000DT24000H' is longer than ten years"),
+        ],
+    )
+    @pytest.mark.parametrize("where", ["with.timeout", "dagrun_timeout", "execution_timeout", "every"])
+    def test_durations(self, value, message, where, registry):
+        spec = spec_with()
+        task = spec["tasks"][0]
+        path = where
+        if where == "with.timeout":
+            task.update(template="wait_for_dag_run", **{"with": {"dag_id": "other", "timeout": value}})
+            path = "tasks[0].with.timeout"
+        elif where == "execution_timeout":
+            task["execution_timeout"] = value
+            path = "tasks[0].execution_timeout"
+        elif where == "every":
+            spec["schedule"] = {"every": value}
+            path = "schedule.every"
+        else:
+            spec[where] = value
+        with pytest.raises(SpecError) as err:
+            parse_spec(spec, registry=registry)
+        assert [tuple(p) for p in err.value.problems] == [(path, message)]
+
+    @pytest.mark.parametrize(
+        ("template", "field", "value"),
+        [
+            ("trigger_dag", "dag_id", "a.x\n"),
+            ("wait_for_dag_run", "dag_id", "a.x\n"),
+            ("http_request", "endpoint", "/reports\n"),
+        ],
+    )
+    def test_trailing_newline_in_a_with_pattern(self, template, field, value, registry):
+        with_: dict[str, Any] = (
+            {"dag_id": "a.x"} if template != "http_request" else {"conn_id": "reports_api"}
+        )
+        with_[field] = value
+        spec = spec_with(tasks=[{"id": "a", "template": template, "with": with_}])
+        with pytest.raises(SpecError) as err:
+            parse_spec(spec, registry=registry)
+        [(path, message)] = [tuple(p) for p in err.value.problems]
+        assert path == f"tasks[0].with.{field}"
+        assert message.startswith(f"{value!r} does not have the expected form")
+
+    def test_trailing_newline_in_names_and_ids(self, registry):
+        spec = spec_with(name="edge\n", tasks=[{"id": "a\n", "template": "empty"}])
+        with pytest.raises(SpecError) as err:
+            parse_spec(spec, registry=registry)
+        assert [p.path for p in err.value.problems] == ["name", "tasks[0].id"]
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                "{{ ds|ds_nodash }}",
+                "the filter 'ds_nodash' takes a date (logical_date, data_interval_start or "
+                "data_interval_end), not 'ds', which is already a string: use {{ ds_nodash }}",
+            ),
+            (
+                "{{ ds_nodash | ds }}",
+                "the filter 'ds' takes a date (logical_date, data_interval_start or data_interval_end), "
+                "not 'ds_nodash', which is already a string: use {{ ds }}",
+            ),
+            (
+                "{{ run_id | ts_nodash }}",
+                "the filter 'ts_nodash' takes a date (logical_date, data_interval_start or "
+                "data_interval_end), not 'run_id', which is already a string: "
+                "use {{ logical_date | ts_nodash }}",
+            ),
+            (
+                "{{ params.region | ts }}",
+                "the filter 'ts' takes a date (logical_date, data_interval_start or data_interval_end), not "
+                "a value from params or dag_run.conf (never a date): use {{ logical_date | ts }}",
+            ),
+            (
+                "{{ logical_date | tojson }}",
+                "a date cannot be written as JSON: use {{ logical_date | ts }} or "
+                "{{ logical_date.isoformat() }}",
+            ),
+            ("{{ logical_date | length }}", "the filter 'length' takes a string or a list, not a date"),
+            ("{{ 5 | join(',') }}", "the filter 'join' takes a string or a list, not a number"),
+            (
+                "{{ ds | round }}",
+                "the filter 'round' takes a number, not 'ds', which is already a string (convert it "
+                "first: |int or |float)",
+            ),
+            ("{{ ds + 1 }}", "'+' cannot add a number to a string; use '~' to join texts"),
+            ("{{ logical_date + 1 }}", "'+' cannot add a number to a date"),
+            ("{{ -ds }}", "the sign '-' needs a number, not a string"),
+            (
+                "{{ logical_date.strftime(5) }}",
+                "logical_date.strftime() takes one format string, e.g. logical_date.strftime('%Y-%m')",
+            ),
+            (
+                "{{ logical_date.weekday_name }}",
+                "'logical_date.weekday_name' does not exist on a date; use one of logical_date.day, "
+                "logical_date.hour, logical_date.microsecond, logical_date.minute, logical_date.month, "
+                "logical_date.second, logical_date.year or logical_date.strftime('...')",
+            ),
+        ],
+    )
+    def test_templates_that_cannot_render(self, text, message, registry):
+        spec = spec_with(
+            tasks=[{"id": "a", "template": "trigger_dag", "with": {"dag_id": "x", "conf": {"v": text}}}],
+            params={"region": {"type": "string", "default": "eu"}},
+        )
+        with pytest.raises(SpecError) as err:
+            parse_spec(spec, registry=registry)
+        assert [tuple(p) for p in err.value.problems] == [("tasks[0].with.conf.v", message)]
+
+
+#: templates the check accepts; each must render with Airflow's Jinja environment
+RENDERED = {
+    "ds": "{{ ds }}",
+    "ds_nodash": "{{ ds_nodash }}",
+    "date_filters": "{{ logical_date | ds_nodash }} {{ data_interval_end | ts }} "
+    "{{ data_interval_start | ts_nodash }}",
+    "strftime": "{{ logical_date.strftime('%Y-%m') }}/{{ logical_date.isoformat('T', 'minutes') }}",
+    "fields": "{{ logical_date.year - 1 }}-{{ logical_date.month }}",
+    "params": "{{ params.region | upper }} {{ params.n + 1 }} {{ params.n | abs }} "
+    "{{ params.tags | join('+') }}",
+    "conf": "{{ dag_run.conf.x | default('none') }} {{ dag_run.conf | tojson }}",
+    "if": "{% if params.flag %}yes{% else %}no{% endif %}",
+    "text": "{{ run_id | length }} {{ 'a' ~ 1 }} {{ [1, 2] | join('-') }} {{ ds | replace('-', '') }}",
+    "default_date": "{{ logical_date | default('') | ds }}",
+}
+
+EDGE_SPECS: list[dict[str, Any]] = [
+    spec_with(
+        name="templates",
+        description="  Leading spaces\n\nand a body.",
+        params={
+            "region": {"type": "string", "default": "eu"},
+            "n": {"type": "integer", "default": -3},
+            "flag": {"type": "boolean", "default": True},
+            "tags": {"type": "array", "default": ["a", "b"]},
+        },
+        tasks=[
+            {"id": "t", "template": "trigger_dag", "with": {"dag_id": "target", "conf": RENDERED}},
+            {
+                "id": "h",
+                "template": "http_request",
+                "with": {"conn_id": "reports_api", "endpoint": "/r/{{ds_nodash}}", "method": "POST"},
+            },
+            {
+                "id": "w",
+                "template": "wait_for_dag_run",
+                "with": {
+                    "dag_id": "target",
+                    "run_id": "manual__{{ logical_date | ts_nodash }}",
+                    "timeout": "P3660D",
+                },
+            },
+        ],
+    ),
+    spec_with(
+        name="leap-day", schedule={"crons": ["0 6 29 2 *", "30 6 29 2 *"], "timezone": "Europe/Berlin"}
+    ),
+    spec_with(name="dst-gap", schedule={"cron": "30 2 * * *", "timezone": "Europe/Berlin"}),
+    spec_with(name="every", schedule={"every": "P1DT1M", "anchor": "2026-01-01T00:30:00+05:45"}),
+    spec_with(name="long-timeouts", dagrun_timeout="P3660D", defaults={"retry_delay": "P1W"}),
+    spec_with(name="large-int", params={"big": {"type": "integer", "default": 10**4000}}),
+]
+
+
+def _context(dag: Any) -> dict[str, Any]:
+    import pendulum
+
+    when = pendulum.datetime(2028, 2, 29, 6, 0, tz="UTC")
+
+    class DagRun:
+        conf: dict[str, Any] = {}
+
+    return {
+        "ds": when.strftime("%Y-%m-%d"),
+        "ds_nodash": when.strftime("%Y%m%d"),
+        "logical_date": when,
+        "data_interval_start": when,
+        "data_interval_end": when,
+        "run_id": "scheduled__2028-02-29T06:00:00+00:00",
+        "params": {k: dag.params[k] for k in dag.params},
+        "dag_run": DagRun(),
+    }
+
+
+@pytest.fixture
+def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI's deployment configuration approves the connection the edge specs use."""
+    from airflow_provider_scheduler.spec.catalog import default_catalog
+    from airflow_provider_scheduler.templates.registry import default_registry
+
+    monkeypatch.setenv("AIRFLOW__SCHEDULE_SPECS__HTTP_CONNECTIONS", "reports_api")
+    default_registry.cache_clear()
+    default_catalog.cache_clear()
+    yield
+    default_registry.cache_clear()
+    default_catalog.cache_clear()
+
+
+@pytest.mark.usefixtures("deployment")
+def test_accepted_edge_specs_store_export_reapply_build_and_render(tmp_path, capsys, registry):
+    """What validate accepts goes through apply, export, re-apply and build_dag, and renders."""
+    from airflow_provider_scheduler.factory import build_dag
+    from airflow_provider_scheduler.spec import ScheduleSpec
+
+    source = tmp_path / "edge.yaml"
+    source.write_text(yaml.safe_dump(EDGE_SPECS, sort_keys=False, allow_unicode=True))
+    for spec in EDGE_SPECS:
+        parse_spec(spec, registry=registry)
+    for uri in (f"sqlite:///{tmp_path / 's.db'}", f"file:///{tmp_path / 'folder'}"):
+        code, _, err = run_cli(capsys, "apply", str(source), "--store", uri)
+        assert (code, err) == (0, ""), err
+        code, exported, err = run_cli(capsys, "export", "--store", uri)
+        assert (code, err) == (0, "")
+        again = tmp_path / "exported.yaml"
+        again.write_text(exported)
+        code, out, err = run_cli(capsys, "apply", str(again), "--store", uri)
+        assert (code, err) == (0, ""), err
+        assert "revision 2" not in out  # the export is exactly what is stored
+        with open_store(uri) as store:
+            stored = {s.id: s.spec for s in store.list()}
+        assert len(stored) == len(EDGE_SPECS)
+        for spec_id, canonical in stored.items():
+            dag = build_dag(ScheduleSpec.from_canonical(canonical), registry)
+            env = dag.get_template_env()
+            context = _context(dag)
+            for task in dag.tasks:
+                for field in task.template_fields:
+                    rendered = task.render_template(getattr(task, field), context, env)
+                    assert "{{" not in json.dumps(rendered, default=str), (spec_id, task.task_id, field)
+    conf = rendered_conf(registry, EDGE_SPECS[0])
+    assert conf["ds_nodash"] == "20280229"
+    assert conf["date_filters"] == "20280229 2028-02-29T06:00:00+00:00 20280229T060000"
+    assert conf["params"] == "EU -2 3 a+b"
+    assert conf["conf"] == "none {}"
+    assert conf["default_date"] == "2028-02-29"
+
+
+def rendered_conf(registry: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    from airflow_provider_scheduler.factory import build_dag
+
+    dag = build_dag(parse_spec(spec, registry=registry), registry)
+    task = dag.get_task("t")
+    return task.render_template(task.conf, _context(dag), dag.get_template_env())
