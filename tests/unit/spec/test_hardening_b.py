@@ -62,6 +62,95 @@ class FakeStdin:
         raise AssertionError("the text layer must not be used")
 
 
+#: (case, spec changes, path, start of the message): crons, long integers, durations and texts that
+#: were accepted (or crashed) before; each must be refused through the CLI with ``FILE: SPEC: PATH: ...``
+CORPUS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("feb-31", {"schedule": "0 0 31 2 *"}, "schedule", "cron expression '0 0 31 2 *' never fires: day 31"),
+    ("feb-30", {"schedule": "0 0 30 2 *"}, "schedule", "cron expression '0 0 30 2 *' never fires: day 30"),
+    (
+        "feb-30-in-crons",
+        {"schedule": {"crons": ["0 6 * * *", "0 0 30 2 *"], "timezone": "UTC"}},
+        "schedule.crons[1]",
+        "cron expression '0 0 30 2 *' never fires",
+    ),
+    ("june-every-minute", {"schedule": "* * * 6 *"}, "schedule", "runs as often as every 1 minute"),
+    ("leap-day-every-minute", {"schedule": "* * 29 2 *"}, "schedule", "runs as often as every 1 minute"),
+    (
+        "june-in-crons",
+        {"schedule": {"crons": ["0 6 * * *", "* * * 6 *"], "timezone": "UTC"}},
+        "schedule.crons",
+        "runs as often as every 1 minute",
+    ),
+    (
+        "dst-squeeze",
+        {"schedule": {"crons": ["58 1 * * *", "0 3 * * *"], "timezone": "Europe/Berlin"}},
+        "schedule.crons",
+        "runs as often as every 2 minutes",
+    ),
+    (
+        "random-minute",
+        {"schedule": "R 6 * * *"},
+        "schedule",
+        "cron expression 'R 6 * * *' uses a random value",
+    ),
+    ("long-int", {"max_active_runs": int("9" * 4300)}, "max_active_runs", "must be between 1 and"),
+    ("timeout-newline", {"dagrun_timeout": "PT1H\n"}, "dagrun_timeout", "'PT1H\\n' is not an ISO-8601"),
+    ("timeout-weeks", {"dagrun_timeout": "P99999999999W"}, "dagrun_timeout", "'P99999999999W' is longer"),
+    ("every-weeks", {"schedule": {"every": "P99999999999W"}}, "schedule.every", "'P99999999999W' is longer"),
+    ("blank-description", {"description": " "}, "description", "is blank"),
+    ("name-newline", {"name": "edge\n"}, "name", "'edge\\n' is not a valid name"),
+    (
+        "dag-id-newline",
+        {"tasks": [{"id": "a", "template": "trigger_dag", "with": {"dag_id": "a.x\n"}}]},
+        "tasks[0].with.dag_id",
+        "'a.x\\n' does not have the expected form",
+    ),
+    (
+        "remote-timeout-newline",
+        {
+            "tasks": [
+                {"id": "a", "template": "wait_for_dag_run", "with": {"dag_id": "a", "timeout": "PT1H\n"}}
+            ]
+        },
+        "tasks[0].with.timeout",
+        "'PT1H\\n' is not an ISO-8601 duration",
+    ),
+    (
+        "ds-ds-nodash",
+        {
+            "tasks": [
+                {
+                    "id": "a",
+                    "template": "trigger_dag",
+                    "with": {"dag_id": "x", "conf": {"d": "{{ ds|ds_nodash }}"}},
+                }
+            ]
+        },
+        "tasks[0].with.conf.d",
+        "the filter 'ds_nodash' takes a date",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "path", "message"), CORPUS, ids=[c[0] for c in CORPUS])
+@pytest.mark.parametrize("command", ["validate", "apply"])
+def test_corpus_is_refused_through_the_cli(case, changes, path, message, command, tmp_path, capsys):
+    spec = spec_with(**changes)
+    source = tmp_path / f"{case}.yaml"
+    source.write_text(yaml.safe_dump(spec, sort_keys=False))
+    uri = f"sqlite:///{tmp_path / 's.db'}"
+    argv = [command, str(source)] + (["--builtin-defaults"] if command == "validate" else ["--store", uri])
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 1
+    spec_id = "qa.edge" if path != "name" else "-"
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{source}: {spec_id}: {path}: {message}"), lines
+    assert "Traceback" not in err
+    if command == "apply":
+        with open_store(uri) as store:
+            assert store.list() == []
+
+
 # -- row 10: long integers, non-UTF-8 input ---------------------------------------------------------
 
 
