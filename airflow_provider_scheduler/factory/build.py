@@ -232,7 +232,7 @@ def build_dag(
             dag_kwargs[key] = [*dag_kwargs.get(key, ()), on_run_finished]
     if spec.params:
         dag_kwargs["params"] = airflow_params(spec)
-    if spec.description:
+    if spec.description and spec.description.strip():  # stores may hold blank ones (accepted before)
         dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
     dag_kwargs["doc_md"] = origin_doc(spec, origin)
 

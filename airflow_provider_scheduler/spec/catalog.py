@@ -16,7 +16,11 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_scheduler.spec.fastcheck import compile_fast_check
+from airflow_provider_scheduler.spec.fastcheck import (
+    check_duration_format,
+    compile_fast_check,
+    python_pattern,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,11 +65,17 @@ class CatalogEntry:
 
     @functools.cached_property
     def validator(self) -> Any:
-        """A compiled ``jsonschema`` Draft 2020-12 validator for ``with`` (built on first use)."""
+        """A compiled ``jsonschema`` Draft 2020-12 validator for ``with`` (built on first use).
+
+        Two keywords mean what the published schema says rather than what plain ``jsonschema`` does:
+        ``pattern`` uses ECMA-262's ``$`` (the end of the text, not before a final newline), and
+        ``format: duration`` is checked with this provider's duration parser (whole numbers, no
+        years or months, at most ten years), so a value the schema accepts can also be built.
+        """
         from jsonschema import Draft202012Validator  # jsonschema is not imported at spec import
 
         Draft202012Validator.check_schema(self.with_schema)
-        return Draft202012Validator(self.with_schema)
+        return _with_validator_class()(self.with_schema)
 
     @functools.cached_property
     def fast_check(self) -> Callable[[Any], bool] | None:
@@ -75,6 +85,37 @@ class CatalogEntry:
     def extra_problems(self, with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
         """Problems the entry's ``check`` function finds (beyond the JSON Schema)."""
         return list(self.check(with_, namespace)) if self.check else []
+
+
+@functools.lru_cache(maxsize=1)
+def _with_validator_class() -> Any:
+    # jsonschema is not imported at spec import
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        if isinstance(schema, dict) and schema.get("format") == "duration":
+            return  # the duration check below says more precisely what is wrong
+        if validator.is_type(instance, "string") and not _search(patrn, instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    def format_(validator: Any, fmt: str, instance: Any, schema: Any) -> Any:
+        if fmt == "duration":
+            why = check_duration_format(instance)
+            if why is not None:
+                yield ValidationError(why)
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern, "format": format_})
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str) -> Any:
+    import re
+
+    return re.compile(python_pattern(pattern))
+
+
+def _search(pattern: str, text: str) -> bool:
+    return _compiled(pattern).search(text) is not None
 
 
 class TemplateCatalog(Protocol):

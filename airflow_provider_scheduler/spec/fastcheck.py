@@ -16,7 +16,7 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "format", "$comment", "deprecated"})
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment", "deprecated"})
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -30,6 +30,56 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 
 class _Unsupported(Exception):
     pass
+
+
+def python_pattern(pattern: str) -> str:
+    r"""A JSON Schema ``pattern`` for Python's ``re.search``, with ECMA-262's meaning of ``$``.
+
+    JSON Schema patterns are ECMA-262 regular expressions, where ``$`` (without the multiline flag)
+    matches only at the end of the text. Python's ``$`` also matches before a final newline, so
+    ``^[a-z.]+$`` would accept ``"a.x\n"`` (a dag_id no DAG has). Every ``$`` outside a character
+    class and not escaped becomes ``\Z`` (the end of the text).
+    """
+    if "$" not in pattern:
+        return pattern
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and not (out and out[-1] in ("[", "[^")):
+                in_class = False
+            out.append(c)
+        elif c == "[":
+            in_class = True
+            if pattern.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+            out.append(c)
+        elif c == "$":
+            out.append(r"\Z")
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def check_duration_format(value: Any) -> str | None:
+    """Why a ``format: duration`` string is not a duration this provider's parser accepts, or None."""
+    from airflow_provider_scheduler.spec.durations import DurationError, parse_duration
+
+    if not isinstance(value, str):
+        return None  # the type keyword decides
+    try:
+        parse_duration(value)
+    except DurationError as exc:
+        return str(exc)
+    return None
 
 
 def compile_fast_check(schema: Any) -> Check | None:
@@ -77,8 +127,12 @@ def _compile(schema: Any) -> Check:
                 checks.append(lambda v, n=n: not isinstance(v, str) or len(v) >= n)
             else:
                 checks.append(lambda v, n=n: not isinstance(v, str) or len(v) <= n)
+        elif key == "format":
+            if schema["format"] == "duration":
+                checks.append(lambda v: check_duration_format(v) is None)
+            # other formats are annotations (as in jsonschema without a format checker)
         elif key == "pattern":
-            rx = re.compile(schema["pattern"])
+            rx = re.compile(python_pattern(schema["pattern"]))
             checks.append(lambda v, rx=rx: not isinstance(v, str) or rx.search(v) is not None)
         elif key in ("minItems", "maxItems"):
             n = schema[key]

@@ -83,15 +83,27 @@ def find_spec_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 def read_stdin(max_bytes: int, stream: IO[Any] | None = None) -> bytes:
     """Read a spec document from stdin (or ``stream``), at most ``max_bytes`` bytes.
 
-    :raises SpecError: the input is longer than ``max_bytes`` (nothing more is read).
+    The bytes are decoded later (``spec.loader``), so input that is not UTF-8 gets the same one-line
+    message as such a file.
+
+    :raises SpecError: stdin is closed or unreadable, or the input is longer than ``max_bytes``
+        (nothing more is read).
     """
     stream = sys.stdin if stream is None else stream
-    binary = getattr(stream, "buffer", None)
-    if binary is not None:
-        data: bytes = binary.read(max_bytes + 1)
-    else:  # a text stream without a byte buffer (io.StringIO): a character is at least one byte
-        text = stream.read(max_bytes + 1)
-        data = text.encode("utf-8") if isinstance(text, str) else text
+    if stream is None:  # the process was started with stdin closed
+        raise SpecError([Problem("", "stdin is closed: nothing to read for '-'")], source=STDIN_SOURCE)
+    try:
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            data: bytes = binary.read(max_bytes + 1)
+        else:  # a text stream without a byte buffer (io.StringIO): a character is at least one byte
+            text = stream.read(max_bytes + 1)
+            data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    except UnicodeError:  # a text stream that decodes for itself
+        raise SpecError([Problem("", "the input is not UTF-8 text")], source=STDIN_SOURCE) from None
+    except (OSError, ValueError) as exc:  # ValueError: read from a closed file
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SpecError([Problem("", f"cannot read stdin: {reason}")], source=STDIN_SOURCE) from None
     if len(data) > max_bytes:
         raise SpecError(
             [Problem("", f"the input is too large (more than {max_bytes} bytes; at most {max_bytes} bytes)")],

@@ -36,6 +36,7 @@ SAFE_NAMES = frozenset(
 _DATE_NAMES = frozenset({"logical_date", "data_interval_start", "data_interval_end"})
 _STRING_NAMES = frozenset({"ds", "ds_nodash", "run_id"})
 _DATE_METHODS = frozenset({"strftime", "isoformat"})
+_DATE_FIELDS = frozenset({"year", "month", "day", "hour", "minute", "second", "microsecond"})
 SAFE_FILTERS = frozenset(
     {
         "default",
@@ -152,7 +153,13 @@ class _Checker:
     def visit_Operand(self, node: Any) -> None:
         self._children(node)
 
-    visit_And = visit_Or = visit_Not = visit_Neg = visit_Pos = visit_Add = visit_Sub = visit_Compare
+    visit_And = visit_Or = visit_Not = visit_Compare
+
+    def visit_Neg(self, node: Any) -> None:
+        self._children(node)
+        _check_operands(node)
+
+    visit_Pos = visit_Add = visit_Sub = visit_Neg
 
     def visit_Filter(self, node: Any) -> None:
         if node.name not in SAFE_FILTERS:
@@ -163,6 +170,7 @@ class _Checker:
         self._literal_args(node, f"the filter {node.name!r}")
         if node.node is not None:
             self.visit(node.node)
+            _check_filter_input(node)
 
     def visit_Test(self, node: Any) -> None:
         if node.name not in ("defined", "undefined", "none", "number", "string", "sameas", "eq", "ne"):
@@ -229,6 +237,11 @@ class _Checker:
             raise _Refused(f"only 'dag_run.conf' may be used from dag_run, not 'dag_run.{chain[0]}'")
         if root in _STRING_NAMES:
             raise _Refused(f"'{root}' is a plain string; attribute or item access on it is not allowed")
+        if root in _DATE_NAMES and (len(chain) > 1 or chain[0] not in _DATE_FIELDS | _DATE_METHODS):
+            raise _Refused(
+                f"'{root}.{'.'.join(map(str, chain))}' does not exist on a date; use one of "
+                f"{', '.join(f'{root}.{a}' for a in sorted(_DATE_FIELDS))} or {root}.strftime('...')"
+            )
 
     def visit_Call(self, node: Any) -> None:
         import jinja2.nodes as n
@@ -241,6 +254,7 @@ class _Checker:
             and func.attr in _DATE_METHODS
         ):
             self._literal_args(node, f"{func.node.name}.{func.attr}()")
+            _check_date_method_args(node, f"{func.node.name}.{func.attr}")
             return
         raise _Refused(
             "calling functions or methods is not allowed in templates "
@@ -284,3 +298,162 @@ def _describe_refusal(node: Any) -> str:
     if kind in operators:
         return f"the operator {operators[kind]} is not allowed in templates"
     return f"{kind} expressions are not allowed in templates"
+
+
+# -- kinds of values: refuse what cannot render -----------------------------------------------------
+#
+# Airflow renders with the filters of its own Jinja environment; ``ds``, ``ts`` ... call ``strftime``
+# on their input, ``round``/``abs`` need a number, ``length``/``join``/``first`` a sized value. Where
+# the kind of the input is known from the template alone (a date, a string, a literal) the check
+# refuses what would fail when the task runs. Values from ``params`` and ``dag_run.conf`` are JSON:
+# never a date, otherwise not known.
+
+_DEFINITE = frozenset({"date", "str", "number", "list", "dict", "none"})
+_DATE_FILTERS = frozenset({"ds", "ds_nodash", "ts", "ts_nodash"})
+_NUMBER_FILTERS = frozenset({"round", "abs"})
+_SIZED_FILTERS = frozenset({"length", "join", "first", "last", "truncate"})
+_TEXT_FILTERS = frozenset(
+    {"upper", "lower", "title", "capitalize", "trim", "string", "replace", "urlencode", "tojson", "join"}
+)
+_KIND_WORDS = {
+    "date": "a date",
+    "str": "a string",
+    "number": "a number",
+    "list": "a list",
+    "dict": "an object",
+    "none": "none",
+    "json": "a value from params or dag_run.conf (never a date)",
+}
+
+
+def _kind(node: Any) -> str:
+    """What ``node`` evaluates to: date, str, number, list, dict, none, json (a JSON value) or any."""
+    import jinja2.nodes as n
+
+    if isinstance(node, n.Name):
+        if node.name in _DATE_NAMES:
+            return "date"
+        return "str" if node.name in _STRING_NAMES else "dict"
+    if isinstance(node, (n.Getattr, n.Getitem)):
+        inner: Any = node
+        while isinstance(inner, (n.Getattr, n.Getitem)):
+            inner = inner.node
+        if isinstance(inner, n.Name):
+            return "number" if inner.name in _DATE_NAMES else "json"
+        return "any"
+    if isinstance(node, n.Const):
+        value = node.value
+        if value is None:
+            return "none"
+        if isinstance(value, (bool, int, float)):
+            return "number"
+        return "str" if isinstance(value, str) else "any"
+    if isinstance(node, (n.List, n.Tuple)):
+        return "list"
+    if isinstance(node, n.Dict):
+        return "dict"
+    if isinstance(node, (n.Concat, n.Call)):
+        return "str"  # '~', and the only calls allowed: strftime / isoformat
+    if isinstance(node, n.Filter):
+        if node.name in _DATE_FILTERS or node.name in _TEXT_FILTERS or node.name == "truncate":
+            return "str"
+        if node.name in ("int", "float", "length") or node.name in _NUMBER_FILTERS:
+            return "number"
+        if node.name in ("default", "d") and node.node is not None:
+            kinds = {_kind(node.node)} | {_kind(a) for a in node.args[:1]}
+            return kinds.pop() if len(kinds) == 1 else "any"
+        return "any"
+    if isinstance(node, (n.Neg, n.Pos)):
+        return "number" if _kind(node.node) == "number" else "any"
+    if isinstance(node, (n.Add, n.Sub)):
+        left, right = _kind(node.left), _kind(node.right)
+        if (
+            left == right
+            and left in ("number", "str", "list")
+            and not (left == "str" and isinstance(node, n.Sub))
+        ):
+            return left
+        return "any"
+    return "any"
+
+
+def _describe_input(node: Any, kind: str) -> str:
+    import jinja2.nodes as n
+
+    if isinstance(node, n.Name) and node.name in _STRING_NAMES:
+        return f"'{node.name}', which is already a string"
+    return _KIND_WORDS.get(kind, "this value")
+
+
+def _check_filter_input(node: Any) -> None:
+    name, value = node.name, node.node
+    kind = _kind(value)
+    if name in _DATE_FILTERS and kind in (_DEFINITE - {"date", "none"}) | {"json"}:
+        raise _Refused(
+            f"the filter {name!r} takes a date (logical_date, data_interval_start or data_interval_end), "
+            f"not {_describe_input(value, kind)}: {_date_filter_hint(value, name)}"
+        )
+    if name in _NUMBER_FILTERS and kind in _DEFINITE - {"number"}:
+        raise _Refused(
+            f"the filter {name!r} takes a number, not {_describe_input(value, kind)} "
+            f"(convert it first: |int or |float)"
+        )
+    if name in _SIZED_FILTERS and kind in ("date", "number", "none"):
+        raise _Refused(f"the filter {name!r} takes a string or a list, not {_describe_input(value, kind)}")
+    if name == "tojson" and kind == "date":
+        raise _Refused(
+            "a date cannot be written as JSON: use {{ logical_date | ts }} or {{ logical_date.isoformat() }}"
+        )
+
+
+def _date_filter_hint(value: Any, name: str) -> str:
+    import jinja2.nodes as n
+
+    if isinstance(value, n.Name) and value.name in ("ds", "ds_nodash") and name in ("ds", "ds_nodash"):
+        return f"use {{{{ {name} }}}}"
+    return f"use {{{{ logical_date | {name} }}}}"
+
+
+def _check_operands(node: Any) -> None:
+    import jinja2.nodes as n
+
+    if isinstance(node, (n.Neg, n.Pos)):
+        kind = _kind(node.node)
+        if kind in _DEFINITE - {"number"}:
+            sign = "-" if isinstance(node, n.Neg) else "+"
+            raise _Refused(f"the sign '{sign}' needs a number, not {_KIND_WORDS[kind]}")
+        return
+    left, right = _kind(node.left), _kind(node.right)
+    if left not in _DEFINITE or right not in _DEFINITE:
+        return
+    if isinstance(node, n.Add):
+        if left == right and left in ("number", "str", "list"):
+            return
+        hint = "; use '~' to join texts" if "str" in (left, right) else ""
+        raise _Refused(f"'+' cannot add {_KIND_WORDS[right]} to {_KIND_WORDS[left]}{hint}")
+    if left == right and left in ("number", "date"):
+        return
+    raise _Refused(f"'-' cannot subtract {_KIND_WORDS[right]} from {_KIND_WORDS[left]}")
+
+
+def _check_date_method_args(node: Any, what: str) -> None:
+    """``strftime`` takes one format string; ``isoformat`` an optional separator and timespec."""
+    args = [a.value for a in node.args] + [kw.value.value for kw in node.kwargs]
+    if what.endswith(".strftime"):
+        if len(args) != 1 or node.kwargs or not isinstance(args[0], str):
+            raise _Refused(f"{what}() takes one format string, e.g. {what}('%Y-%m')")
+        return
+    timespecs = ("auto", "hours", "minutes", "seconds", "milliseconds", "microseconds")
+    names = [kw.key for kw in node.kwargs]
+    positional = [a.value for a in node.args]
+    ok = (
+        len(args) <= 2
+        and set(names) <= {"sep", "timespec"}
+        and all(isinstance(a, str) for a in args)
+        and (len(positional) < 1 or len(positional[0]) == 1)
+        and (len(positional) < 2 or positional[1] in timespecs)
+        and all(kw.value.value in timespecs for kw in node.kwargs if kw.key == "timespec")
+        and all(len(kw.value.value) == 1 for kw in node.kwargs if kw.key == "sep")
+    )
+    if not ok:
+        raise _Refused(f"{what}() takes an optional one-character separator and timespec, e.g. {what}('T')")

@@ -17,7 +17,7 @@ import yaml
 
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.files import STDIN_SOURCE, read_stdin
-from airflow_provider_scheduler.spec.parser import parse_spec
+from airflow_provider_scheduler.spec.parser import SLUG, parse_spec
 from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
 
 if TYPE_CHECKING:
@@ -34,8 +34,39 @@ class _Refused(yaml.YAMLError):
         super().__init__(message + where)
 
 
+#: Python refuses to turn longer digit strings into an int (``sys.get_int_max_str_digits``); the
+#: parser refuses larger ints too, so every accepted number can be written back as JSON
+MAX_INT_DIGITS = 4300
+
+
+class _LongNumber:
+    """Stands in for an integer literal too long to convert, so it can be reported with its path."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<a number with {self.digits} digits>"
+
+
+def _long_number_message(value: _LongNumber) -> str:
+    return f"is a number with {value.digits} digits; numbers in a spec have at most {MAX_INT_DIGITS} digits"
+
+
 class SpecYamlLoader(yaml.SafeLoader):
     """PyYAML safe loader that refuses tags, aliases and duplicate keys (see the module docstring)."""
+
+    #: whether an integer too long to convert was read (then the documents hold ``_LongNumber``)
+    long_numbers = False
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than int() converts
+            self.long_numbers = True
+            return _LongNumber(sum(c.isdigit() for c in str(node.value)))
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
@@ -75,6 +106,7 @@ SpecYamlLoader.yaml_implicit_resolvers = {
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+SpecYamlLoader.add_constructor("tag:yaml.org,2002:int", SpecYamlLoader.construct_yaml_int)
 SpecYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
@@ -121,20 +153,44 @@ def parse_document(text: str | bytes, *, source: str = "<input>", fmt: str | Non
     """Parse JSON or YAML text into plain data (no size check; see :func:`read_documents`).
 
     :param fmt: ``"json"`` or ``"yaml"``; guessed from ``source``'s suffix, YAML otherwise (JSON is YAML).
-    :raises SpecError: the text is not valid / allowed JSON or YAML.
+    :raises SpecError: the text is not valid / allowed JSON or YAML, or holds an integer with more
+        than ``MAX_INT_DIGITS`` digits (reported at its path).
     """
+    data, long_numbers = _parse_text(text, source=source, fmt=fmt)
+    if long_numbers:
+        problems = _long_number_problems(data, "")
+        if problems:
+            raise SpecError(problems, spec_id=_spec_id(data), source=source)
+    return data
+
+
+def _parse_text(text: str | bytes, *, source: str, fmt: str | None) -> tuple[Any, bool]:
+    """The parsed data, and whether it holds ``_LongNumber`` stand-ins."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
+            what = "the input" if source == STDIN_SOURCE else "the file"
             raise SpecError(
-                [Problem("", f"the file is not UTF-8 text ({exc.reason})")], source=source
+                [Problem("", f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})")],
+                source=source,
             ) from None
+    text = text.removeprefix("\ufeff")  # a byte order mark some editors write (JSON refuses it)
     if fmt is None:
         fmt = "json" if source.lower().endswith(".json") else "yaml"
     if fmt == "json":
+        long_numbers: list[bool] = []
+
+        def parse_int(digits: str) -> Any:
+            if len(digits) > MAX_INT_DIGITS:
+                long_numbers.append(True)
+                return _LongNumber(len(digits.lstrip("-")))
+            return int(digits)
+
         try:
-            return json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_no_constant)
+            data = json.loads(
+                text, object_pairs_hook=_json_pairs, parse_constant=_no_constant, parse_int=parse_int
+            )
         except json.JSONDecodeError as exc:
             raise SpecError(
                 [Problem("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")],
@@ -142,8 +198,10 @@ def parse_document(text: str | bytes, *, source: str = "<input>", fmt: str | Non
             ) from None
         except (ValueError, RecursionError) as exc:
             raise SpecError([Problem("", f"not valid JSON: {exc}")], source=source) from None
+        return data, bool(long_numbers)
+    loader = SpecYamlLoader(text)
     try:
-        return yaml.load(text, Loader=SpecYamlLoader)
+        return loader.get_single_data(), loader.long_numbers
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -152,6 +210,33 @@ def parse_document(text: str | bytes, *, source: str = "<input>", fmt: str | Non
         raise SpecError([Problem("", str(exc))], source=source) from None
     except RecursionError:
         raise SpecError([Problem("", "the document is nested too deeply")], source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _long_number_problems(data: Any, root: str) -> list[Problem]:
+    """A problem at the path of every ``_LongNumber`` in ``data`` (iterative: no recursion limit)."""
+    found: list[Problem] = []
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _LongNumber):
+            found.append(Problem(path, _long_number_message(value)))
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    return sorted(found)
+
+
+def _spec_id(data: Any) -> str | None:
+    """``namespace.name`` of a raw document when both are valid slugs (to name it in messages)."""
+    if not isinstance(data, dict):
+        return None
+    namespace, name = data.get("namespace"), data.get("name")
+    if not (isinstance(namespace, str) and isinstance(name, str)):
+        return None
+    return f"{namespace}.{name}" if SLUG.fullmatch(namespace) and SLUG.fullmatch(name) else None
 
 
 def read_documents(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> list[Any]:
@@ -162,7 +247,11 @@ def read_documents(path: str | os.PathLike[str], *, max_bytes: int | None = None
     :param max_bytes: largest accepted file (default: the governance policy's ``max_spec_bytes``).
     :raises SpecError: unreadable, too large, not JSON/YAML, or not an object / list of objects.
     """
-    return _read(path, max_bytes)[0]
+    documents = _read(path, max_bytes)[0]
+    for document in documents:
+        if isinstance(document, SpecError):
+            raise document
+    return documents
 
 
 def _read(path: str | os.PathLike[str], max_bytes: int | None) -> tuple[list[Any], bool]:
@@ -185,17 +274,31 @@ def _read(path: str | os.PathLike[str], max_bytes: int | None) -> tuple[list[Any
 
 
 def _documents(raw: bytes, source: str) -> tuple[list[Any], bool]:
-    """The raw spec documents of a file's bytes, and whether the file held a list."""
-    data = parse_document(raw, source=source)
+    """The raw spec documents of a file's bytes, and whether the file held a list.
+
+    A document holding an integer too long to convert is replaced by its SpecError (the other
+    documents of a list are still checked).
+    """
+    data, long_numbers = _parse_text(raw, source=source, fmt=None)
+    documents: list[Any]
     if isinstance(data, dict):
-        return [data], False
-    if isinstance(data, list):
-        return data, True
-    if data is None:
+        documents, as_list = [data], False
+    elif isinstance(data, list):
+        documents, as_list = data, True
+    elif data is None:
         raise SpecError([Problem("", "the file is empty")], source=source)
-    raise SpecError(
-        [Problem("", "a spec file must hold a spec (an object) or a list of specs")], source=source
-    )
+    elif isinstance(data, _LongNumber):
+        raise SpecError([Problem("", _long_number_message(data))], source=source)
+    else:
+        raise SpecError(
+            [Problem("", "a spec file must hold a spec (an object) or a list of specs")], source=source
+        )
+    if long_numbers:
+        for i, document in enumerate(documents):
+            problems = _long_number_problems(document, "")
+            if problems:
+                documents[i] = SpecError(problems, spec_id=_spec_id(document), source=source)
+    return documents, as_list
 
 
 def read_spec_file(
@@ -251,6 +354,8 @@ def _parse_documents(
     for i, document in enumerate(documents):
         document, base, base_problem = split_base_revision(document)
         try:
+            if isinstance(document, SpecError):  # unreadable in itself (e.g. a number too long)
+                raise document
             try:
                 spec = parse_spec(document, catalog=catalog, policy=policy)
             except SpecError as err:

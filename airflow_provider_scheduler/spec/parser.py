@@ -108,6 +108,18 @@ MAX_OWNER = 200
 MAX_PARAM_DESCRIPTION = 1000
 MAX_NAME = 64
 MAX_TASK_ID = 100
+#: whole numbers must be printable and serialisable (Python converts at most 4300 digits to text)
+MAX_INT_DIGITS = 4300
+_TOO_LONG_INT = 10**MAX_INT_DIGITS
+_TOO_LONG_MESSAGE = (
+    f"is a number with more than {MAX_INT_DIGITS} digits; numbers in a spec have at most "
+    f"{MAX_INT_DIGITS} digits"
+)
+
+
+def _long_int(value: Any) -> bool:
+    """An int too long to print (``str()`` raises) or to write as JSON."""
+    return type(value) is int and not -_TOO_LONG_INT < value < _TOO_LONG_INT
 
 
 def json_pattern(pattern: re.Pattern[str]) -> str:
@@ -218,6 +230,9 @@ class _Parser:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(path, f"must be a whole number, not {_type_word(value)}")
             return None
+        if _long_int(value):
+            self.add(path, _TOO_LONG_MESSAGE)
+            return None
         if value < low or value > high:
             self.add(path, f"must be between {low} and {high}{what}, not {value}")
             return None
@@ -278,6 +293,9 @@ class _Parser:
 
     def json_values(self, value: Any, path: str, depth: int = 0) -> bool:
         """Check that ``value`` is plain JSON (so to_dict() can be serialised); report the first offender."""
+        if _long_int(value):
+            self.add(path, _TOO_LONG_MESSAGE)
+            return False
         if value is None or isinstance(value, (str, bool, int)):
             return True
         if isinstance(value, float):
@@ -382,6 +400,8 @@ class _Parser:
         version = data.get("version")
         if version is None:
             self.add("version", f"is required (use {SPEC_VERSION})")
+        elif _long_int(version):
+            self.add("version", _TOO_LONG_MESSAGE)
         elif isinstance(version, bool) or version != SPEC_VERSION:
             self.add(
                 "version", f"unsupported spec version {version!r}; this provider reads version {SPEC_VERSION}"
@@ -392,7 +412,11 @@ class _Parser:
         if namespace and name:
             self.spec_id = f"{namespace}.{name}"
         description = self.text(data.get("description"), "description", MAX_DESCRIPTION)
-        if description is not None and description.rstrip().endswith(".md"):
+        if description is not None and not description.strip():
+            # Airflow shows the first line as the DAG's description: a blank text has none
+            self.add("description", "is blank; write a description or leave the key out")
+            description = None
+        elif description is not None and description.rstrip().endswith(".md"):
             # Airflow reads a doc_md ending in ".md" as a FILE path on the DAG processor
             self.add("description", "must not end with '.md' (Airflow would read it as a file name)")
             description = None
@@ -817,14 +841,18 @@ class _Parser:
             retries = self.retries(item["retries"], f"{path}.retries")
         execution_timeout = self.duration(item.get("execution_timeout"), f"{path}.execution_timeout")
         trigger_rule = item.get("trigger_rule")
-        if trigger_rule is not None and trigger_rule not in TRIGGER_RULES:
+        if _long_int(trigger_rule):
+            self.add(f"{path}.trigger_rule", _TOO_LONG_MESSAGE)
+        elif trigger_rule is not None and trigger_rule not in TRIGGER_RULES:
             self.add(
                 f"{path}.trigger_rule",
                 f"unknown trigger rule {trigger_rule!r}{did_you_mean(str(trigger_rule), TRIGGER_RULES)}; "
                 f"use one of: {', '.join(TRIGGER_RULES)}",
             )
         role = item.get("role")
-        if role is not None and role not in ROLES:
+        if _long_int(role):
+            self.add(f"{path}.role", _TOO_LONG_MESSAGE)
+        elif role is not None and role not in ROLES:
             self.add(f"{path}.role", f"must be 'setup' or 'teardown', not {role!r}")
         if role == "teardown" and trigger_rule is not None:
             self.add(
@@ -895,7 +923,9 @@ def _clean(value: Any, depth: int = 0) -> bool:
     kind = type(value)
     if kind is str:
         return not has_template(value) or check_template(value) is None
-    if kind is int or kind is bool or value is None:
+    if kind is int:
+        return -_TOO_LONG_INT < value < _TOO_LONG_INT
+    if kind is bool or value is None:
         return True
     if kind is float:
         return value == value and value not in _INF

@@ -20,9 +20,10 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from airflow_provider_scheduler.spec.cron_gaps import never_fires_reason, shortest_gap
 from airflow_provider_scheduler.spec.dates import read_aware_datetime
 from airflow_provider_scheduler.spec.durations import DurationError, format_duration, parse_duration
 from airflow_provider_scheduler.spec.errors import Problem, join_path
@@ -39,6 +40,8 @@ CRON_PRESETS: dict[str, str] = {
 PRESET_ALIASES = {"@annually": "@yearly", "@midnight": "@daily"}
 _TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
 ASSET_URI = re.compile(r"[a-z][a-z0-9+.\-]*://\S+")
+#: croniter's random values (``R``, ``R(0-30)``, ``R/15``) in one comma-separated part of a field
+_RANDOM = re.compile(r"[Rr](?:\(\d+-\d+\))?(?:/\d+)?")
 MAX_CRONS = 24
 MAX_ASSETS = 50
 MAX_ASSET_URI = 1500
@@ -46,12 +49,22 @@ MAX_ASSET_URI = 1500
 
 @functools.lru_cache(maxsize=4096)
 def check_cron(expression: str) -> str | None:
-    """Return why a five-field cron expression is invalid, or None when it is valid."""
+    """Return why a five-field cron expression is invalid, or None when it is valid.
+
+    Refused besides croniter's syntax errors: croniter's random values (``R``), which would move the
+    run time each time Airflow computes it, and expressions that never fire (``0 0 31 2 *``), which
+    Airflow's scheduler cannot compute a next run for.
+    """
     fields = expression.split()
     if len(fields) != 5:
         return (
             f"cron expression {expression!r} must have 5 fields "
             f"(minute hour day-of-month month day-of-week), it has {len(fields)}"
+        )
+    if any(_RANDOM.fullmatch(part) for field in fields for part in field.split(",")):
+        return (
+            f"cron expression {expression!r} uses a random value (R), which would move the run time "
+            f"every time Airflow computes it; write the minute or hour you want"
         )
     from croniter import croniter
 
@@ -59,6 +72,9 @@ def check_cron(expression: str) -> str | None:
         croniter(expression)
     except Exception as exc:  # croniter raises several unrelated classes for bad input
         return f"invalid cron expression {expression!r}: {exc}"
+    never = never_fires_reason(expression)
+    if never is not None:
+        return f"cron expression {expression!r} never fires: {never}"
     return None
 
 
@@ -80,41 +96,15 @@ def check_timezone(name: str) -> str | None:
     return f"unknown timezone {name!r}{hint}"
 
 
-@functools.lru_cache(maxsize=4096)
 def cron_min_gap(expressions: tuple[str, ...], tz: str) -> timedelta:
     """Return the shortest time between two consecutive runs of the union of the cron expressions.
 
-    Sampled over at most 62 days / 2000 runs from a fixed reference time (cached), which finds the
-    smallest gap of any realistic expression. Expressions must be valid.
+    Computed exactly from the cron fields (``spec.cron_gaps``; cached), across the expressions of a
+    multi-cron schedule and the daylight-saving changes of ``tz``. Expressions must be valid (a
+    schedule that never fires has no gap: ``timedelta.max``).
     """
-    import heapq
-    import zoneinfo
-
-    from croniter import croniter
-
-    start = datetime(2026, 1, 1, tzinfo=zoneinfo.ZoneInfo(tz))
-    horizon = start + timedelta(days=62)
-    iters = [croniter(CRON_PRESETS.get(e, e), start) for e in expressions]
-    fires = heapq.merge(*(_take(it, horizon) for it in iters))
-    best = timedelta(days=366)
-    previous = None
-    for n, fire in enumerate(fires):
-        if previous is not None and fire != previous:
-            best = min(best, fire - previous)
-            if best <= timedelta(minutes=1):
-                break
-        previous = fire
-        if n > 2000:
-            break
-    return best
-
-
-def _take(it: Any, horizon: datetime):
-    while True:
-        nxt = it.get_next(datetime)
-        if nxt > horizon:
-            return
-        yield nxt.astimezone(UTC)
+    gap = shortest_gap(tuple(CRON_PRESETS.get(e, e) for e in expressions), tz)
+    return timedelta.max if gap is None else gap
 
 
 def _parse_aware_datetime(value: Any, path: str, problems: list[Problem]) -> datetime | None:

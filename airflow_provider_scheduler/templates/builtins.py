@@ -34,6 +34,7 @@ _RELATIVE_PATH = {
 _DURATION = {
     "type": "string",
     "pattern": DURATION_PATTERN,
+    "format": "duration",  # checked with parse_duration (spec.catalog), as the builder reads it
     "description": "ISO-8601 duration, e.g. PT30M.",
 }
 
