@@ -16,7 +16,6 @@ from airflow_provider_scheduler.factory.loader import (
 from airflow_provider_scheduler.factory.snapshot import (
     Record,
     Snapshot,
-    SnapshotError,
     read_snapshot,
     snapshot_path,
     store_key,
@@ -60,7 +59,7 @@ class TestSnapshotFile:
         assert one is not None
         assert list(one.records) == ["a.s33", "a.s499"]
         assert one.records["a.s499"].spec == {"i": 499, "s": "é\n"}
-        header = json.loads(path.read_bytes().split(b"\n", 1)[0])
+        header = json.loads(path.read_bytes().split(b"\n", 1)[0][9:])  # after "CRC32HEX "
         assert len(header["buckets"]) == 7
         assert header["count"] == 500
         assert one.records["a.s33"].decode() == {
@@ -74,14 +73,17 @@ class TestSnapshotFile:
     def test_missing_file_is_none(self, tmp_path):
         assert read_snapshot(tmp_path / "nope.snapshot") is None
 
-    def test_corrupt_or_foreign_files_are_rejected(self, tmp_path):
+    def test_corrupt_or_foreign_files_are_read_as_damaged_and_empty(self, tmp_path):
         path = tmp_path / "bad.snapshot"
         path.write_text("not json\n")
-        with pytest.raises(SnapshotError, match="is corrupt"):
-            read_snapshot(path)
-        path.write_text(json.dumps({"format": 99, "index": {}}) + "\n")
-        with pytest.raises(SnapshotError, match="unknown format"):
-            read_snapshot(path)
+        snap = read_snapshot(path)
+        assert snap is not None
+        assert (snap.records, snap.token) == ({}, None)
+        assert snap.damage == ["its header is damaged (checksum mismatch)"]
+        path.write_text(json.dumps({"format": 2, "buckets": [0]}) + "\n")
+        snap = read_snapshot(path)
+        assert snap is not None
+        assert snap.damage == ["it has format 2 (another version of the provider)"]
 
     def test_failed_write_keeps_old_snapshot(self, tmp_path, monkeypatch):
         path = tmp_path / "s.snapshot"
