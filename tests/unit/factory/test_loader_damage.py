@@ -162,6 +162,29 @@ class TestDamagedRow:
         assert fixed.dag_ids == _ids(20)
         assert fixed.errors == {}
 
+    def test_a_damaged_spec_file_costs_only_its_own_spec(self, env):
+        from airflow_provider_scheduler.store import open_store
+
+        folder = env.root / "files"
+        uri = f"file://{folder}"
+        store = open_store(uri)
+        try:
+            store.put_many([make_spec("a"), make_spec("b"), make_spec("c")], author="test")
+        finally:
+            store.close()
+        kwargs = {"store": uri, "home": env.home, "pause_sync_conn_id": None}
+        assert load_schedules({}, **kwargs).dag_ids == ["team.a", "team.b", "team.c"]
+        (folder / "team" / "b.yaml").write_text("version: 1\nname: [torn\n")
+        for _ in range(2):  # the parse that sees it, and the next one (nothing changed since)
+            result = load_schedules({}, **kwargs)
+            assert result.dag_ids == ["team.a", "team.c"]
+            assert result.errors["team.b"].startswith("damaged in the store: team/b.yaml: ")
+        (folder / "team" / "b.yaml").write_text(
+            (folder / "team" / "a.yaml").read_text().replace(": a\n", ": b\n")
+        )
+        result = load_schedules({}, **kwargs)
+        assert (result.dag_ids, result.errors) == (["team.a", "team.b", "team.c"], {})
+
     def test_a_spec_that_is_not_canonical_is_reported_not_fatal(self, env):
         env.put(make_spec("a"), make_spec("b"))
         self._damage(env, "team.a", json.dumps({"namespace": "team", "name": "a", "tasks": "nope"}))
