@@ -587,7 +587,9 @@ class FileScheduleStore(ScheduleStore):
         a line of its own. Idempotent: a revision the file already has is not appended again.
         """
         path = self._history_path("", namespace, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(path.parent.parent)
         data = json.dumps(dict(line), ensure_ascii=False).encode() + b"\n"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:

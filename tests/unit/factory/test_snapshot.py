@@ -177,3 +177,49 @@ class TestBoundsAndShards:
         assert all(len(o) == 1 for o in owners)
         assert {o[0] for o in owners} == {0, 1, 2, 3}
         assert shard_of("a.b", 7) == shard_of("a.b", 7)  # stable (crc32, not hash())
+
+
+class TestSnapshotDamage:
+    """Every line is checksummed: damage is found, what verifies is kept (issue 13 row 6)."""
+
+    def _write(self, tmp_path, n=300):
+        path = tmp_path / "s.snapshot"
+        snap = Snapshot(store="s", token="t:1")
+        for i in range(n):
+            snap.records[f"a.s{i:03d}"] = Record.make(f"a.s{i:03d}", 1, False, {"i": i})
+        write_snapshot(path, snap)
+        return path
+
+    def test_an_intact_file_has_no_damage(self, tmp_path):
+        snap = read_snapshot(self._write(tmp_path))
+        assert (snap.damage, len(snap.records), snap.token) == ([], 300, "t:1")
+
+    def test_a_damaged_index_line_is_found_and_its_records_salvaged(self, tmp_path):
+        path = self._write(tmp_path)
+        data = bytearray(path.read_bytes())
+        second_line = data.index(b"\n") + 1
+        data[second_line + 20] ^= 0x04  # inside index bucket 0
+        path.write_bytes(bytes(data))
+        snap = read_snapshot(path)
+        assert snap.damage == ["1 index line(s) are damaged"]
+        assert len(snap.records) == 300  # the record lines verify on their own
+        assert snap.records["a.s042"].spec == {"i": 42}
+
+    def test_an_appended_tail_is_found(self, tmp_path):
+        path = self._write(tmp_path)
+        path.write_bytes(path.read_bytes() + b"junk\n")
+        snap = read_snapshot(path)
+        assert len(snap.records) == 300
+        assert snap.damage[0].startswith("it is ")
+
+    def test_a_damaged_record_is_left_out_in_a_single_read(self, tmp_path):
+        path = self._write(tmp_path)
+        data = bytearray(path.read_bytes())
+        data[data.index(b'"id":"a.s007"') + 20] ^= 0x01
+        path.write_bytes(bytes(data))
+        one = read_snapshot(path, only=["a.s007", "a.s008"])
+        assert list(one.records) == ["a.s008"]
+        assert one.damage == ["record of a.s007 is damaged"]
+        full = read_snapshot(path)
+        assert "a.s007" not in full.records
+        assert full.damage == ["1 record(s) are damaged or missing"]
