@@ -515,8 +515,11 @@ def policy_digest(registry: TemplateRegistry, policy: GovernancePolicy) -> str:
     more). Equal digests mean a spec's cached check still holds.
     """
     limits = {f.name: _stable(getattr(policy, f.name)) for f in fields(policy)}
+    fingerprint = getattr(registry, "fingerprint", None)
+    # a catalog without a fingerprint gets one per process: correct, it only re-checks more often
+    templates = fingerprint() if callable(fingerprint) else f"{type(registry).__qualname__}@{id(registry)}"
     text = json.dumps(
-        [airflow_provider_scheduler.__version__, registry.fingerprint(), limits], sort_keys=True, default=repr
+        [airflow_provider_scheduler.__version__, templates, limits], sort_keys=True, default=repr
     )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
