@@ -2,8 +2,10 @@
 
 Shows, per loader file (and namespace/shard), when it last parsed, whether the refresh from the
 store worked, how many DAGs it loaded, and every spec that could not be built (``spec <id>:
-<reason>``). Specs loaded by more than one loader file are reported as duplicates. Exit status 1
-when any loader reports a spec error, a failed refresh or a duplicate; 0 otherwise.
+<reason>``: a build error, a spec the store could not read, a spec the current templates or policy
+refuse). Specs loaded by more than one loader file are reported as duplicates, and a damaged local
+snapshot with whether it was rebuilt. Exit status 1 when any loader reports a spec error, a failed
+refresh, a damaged snapshot or a duplicate; 0 otherwise.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     report = collect_status(args.store, args.home)
     loaders, duplicates = report["loaders"], report["duplicates"]
     bad = bool(duplicates) or any(
-        s.get("errors") or str(s.get("refresh", "")).startswith("failed") for s in loaders
+        s.get("errors") or str(s.get("refresh", "")).startswith("failed") or s.get("snapshot")
+        for s in loaders
     )
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
@@ -82,6 +85,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  loaded:   {status.get('loaded')} DAGs")
         if status.get("message"):
             print(f"  message:  {status['message']}")
+        if status.get("snapshot"):  # the local snapshot was damaged (see factory/snapshot.py)
+            print(f"  snapshot: {status['snapshot']}")
         for dag_id, reason in (status.get("dropped") or {}).items():
             print(f"  dropped:  {dag_id}: {reason}")
         for dag_id, reason in (status.get("errors") or {}).items():

@@ -316,16 +316,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     with _open(args) as store:
-        specs = store.list(namespace=args.namespace)
+        # a spec the store cannot read is listed as damaged (with why), never a traceback
+        specs = store.list(namespace=args.namespace, include_damaged=True)
     if args.json:
-        print(json.dumps([_stored_json(s) for s in specs], indent=2))
+        print(json.dumps([{**_stored_json(s), "damaged": s.damaged} for s in specs], indent=2))
         return 0
     rows = [("ID", "REVISION", "STATE", "AUTHOR", "UPDATED")]
     rows += [
         (
             s.id,
             str(s.revision),
-            spec_state(s.spec, s.paused),  # active | paused | finished (@once ran) | ended
+            spec_state(s.spec, s.paused) if s.damaged is None else f"damaged: {s.damaged}",
             s.author,
             s.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
         )

@@ -9,7 +9,10 @@ A platform team puts one file in its dags folder::
 What happens on each parse (dag processor):
 
 1. Read the local snapshot of the store (``$AIRFLOW_HOME/schedule_specs_snapshot/``; see
-   :mod:`~airflow_provider_scheduler.factory.snapshot`).
+   :mod:`~airflow_provider_scheduler.factory.snapshot`). Every line of it carries a checksum: a damaged
+   snapshot (truncated, a flipped byte, a bogus header) is rebuilt from a full read of the store
+   (within ``bootstrap_timeout``); until that succeeds the readable part is built and the damaged
+   file is never written back, so nothing damaged is carried forward. The status says so.
 2. Refresh it incrementally with ``store.changes(token)`` in a worker thread joined with a time bound
    (``refresh_timeout``, default 0.5 s for the database round trips, so an outage adds less than a
    second to a parse; 10 s when there is no snapshot yet). The bound holds even if the
@@ -18,7 +21,14 @@ What happens on each parse (dag processor):
    atomically.
 3. Build one DAG per selected spec (namespace filter, shard, not deleted, not expired) in dag_id
    order. A spec that fails to build is logged as ``spec <id>: <reason>`` and recorded in the loader
-   status (``airflow-scheduler status``); every other DAG still loads.
+   status (``airflow-scheduler status``); every other DAG still loads. So is a spec the store could
+   not read (a row with invalid JSON, an unreadable spec file): it costs only itself.
+4. Re-check each spec against the deployment's CURRENT templates, allow-lists and governance limits
+   (``parse_spec`` with them), because an admin may have tightened them after the spec was stored:
+   a spec that no longer passes is not built and is reported with the reason. The outcome is cached
+   in the snapshot per record (its revision and bytes) and per digest of the templates and policy
+   (:func:`policy_digest`), so a parse re-validates only specs that changed, and every spec once
+   after the policy changes.
 
 On a worker that runs one task (Airflow's parsing context names a dag_id), only that spec is read
 (one seek into the snapshot, or ``store.get`` when the snapshot lacks it) and only that DAG is built.
@@ -55,15 +65,18 @@ parse pays only for what it uses
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import threading
 import time
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import airflow_provider_scheduler
 from airflow_provider_scheduler.factory.snapshot import (
     Record,
     Snapshot,
@@ -109,6 +122,8 @@ class LoadResult:
     :param errors: spec id -> reason, for specs that could not be built.
     :param dropped: spec id -> why it was left out (``expired``, ``once finished``).
     :param refresh: ``ok``, ``skipped`` (worker path) or the reason the refresh failed.
+    :param snapshot: None when the snapshot was intact (or absent), else what was damaged and whether
+        it was rebuilt from the store.
     """
 
     store: str
@@ -118,6 +133,7 @@ class LoadResult:
     refresh: str = "skipped"
     snapshot_written_at: str | None = None
     message: str = ""
+    snapshot: str | None = None
 
 
 def run_bounded(fn: Callable[[], T], timeout: float, what: str) -> T:
@@ -291,9 +307,14 @@ def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple
         )
     records: dict[str, Record] = {} if full else dict(old_records)
     pause_sync = dict(old.pause_sync) if old is not None else {}
-    changed = old is None or full or str(token) != old.token
+    # Specs the store could not read: a full listing says which are damaged now; an incremental one
+    # only about the specs it lists (a spec that arrives readable is no longer damaged).
+    damaged: dict[str, str] = {} if full or old is None else dict(old.damaged)
+    new_damage = dict(getattr(changes, "damaged", None) or {})
+    changed = old is None or full or str(token) != old.token or bool(new_damage)
     for stored in specs:
         changed = True
+        damaged.pop(stored.id, None)
         previous = old_records.get(stored.id)
         if stored.deleted:
             records.pop(stored.id, None)
@@ -301,13 +322,19 @@ def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple
             continue
         if previous is not None and previous.revision == stored.revision and not full:
             continue
-        records[stored.id] = _record_of(stored)
+        record = _record_of(stored)
+        if previous is not None and previous.raw == record.raw:
+            record = previous  # unchanged: keep its cached policy check
+        records[stored.id] = record
         if previous is not None and previous.paused != bool(stored.paused):
             pause_sync[stored.id] = bool(stored.paused)
         elif previous is None and old is not None and not full and stored.revision > 1:
             # Back after a delete (which pauses the DAG in Airflow, see cli.reparse): Airflow still
             # knows the DAG, so is_paused_upon_creation does not act; push the spec's own state.
             pause_sync[stored.id] = bool(stored.paused)
+    for key, reason in new_damage.items():
+        records.pop(key, None)  # never build a stale copy of a spec the store cannot read now
+        damaged[key] = reason
     for spec_id in list(pause_sync):
         if spec_id not in records:
             del pause_sync[spec_id]
@@ -318,6 +345,8 @@ def merge_changes(old: Snapshot | None, store: str, changes: ChangeSet) -> tuple
         pause_sync=pause_sync,
         # An unchanged snapshot is not rewritten: it is still the one written then.
         written_at=old.written_at if old is not None else None,
+        damaged=damaged,
+        policy=old.policy if old is not None else None,
     )
     return snap, changed
 
@@ -331,6 +360,7 @@ def load_schedules(
     refresh_timeout: float | None = None,
     bootstrap_timeout: float | None = None,
     registry: TemplateRegistry | None = None,
+    policy: GovernancePolicy | None = None,
     home: str | os.PathLike[str] | None = None,
     pause_sync_conn_id: str | None = "scheduler_default",
 ) -> LoadResult:
@@ -343,8 +373,10 @@ def load_schedules(
         so ``count`` loader files together load every spec exactly once.
     :param refresh_timeout: seconds the store's round trips may take (default 0.5; the imports and the
         engine set-up happen before the clock starts).
-    :param bootstrap_timeout: the same when there is no snapshot yet (default 10; a full read).
+    :param bootstrap_timeout: the same for a full read: no snapshot yet, or a damaged one (default 10).
     :param registry: task-template registry (default: the configured default registry).
+    :param policy: governance policy every spec is re-checked against (default: the configured one,
+        ``[schedule_specs]``, as ``validate`` uses).
     :param home: folder holding ``schedule_specs_snapshot/`` (default ``$AIRFLOW_HOME``).
     :param pause_sync_conn_id: connection (type ``scheduler``) through which a pause/resume done in the
         store is applied to an existing DAG; None disables it.
@@ -361,17 +393,20 @@ def load_schedules(
     shown = redact_uri(store)
     path = snapshot_path(store, home)
     result = LoadResult(store=shown)
-    policy: GovernancePolicy | None = None
     if registry is None:
-        from airflow_provider_scheduler.spec.policy import default_policy
         from airflow_provider_scheduler.templates import default_registry
 
-        # the configured deployment: its registry, and its policy's allowed_templates re-checked
-        registry, policy = default_registry(), default_policy()
+        registry = default_registry()
+    if policy is None:
+        from airflow_provider_scheduler.spec.policy import default_policy
+
+        # the configured deployment's limits and allowed_templates, as `validate` applies them
+        policy = default_policy()
+    checks = _PolicyChecks(registry, policy)
 
     target = parsing_context_dag_id()
     if target is not None:
-        _load_one(module_globals, target, selection, store, path, registry, policy, result, refresh_timeout)
+        _load_one(module_globals, target, selection, store, path, checks, result, refresh_timeout)
         return result
 
     try:
@@ -379,20 +414,33 @@ def load_schedules(
     except (OSError, SnapshotError) as exc:
         log.warning("Ignoring the spec snapshot %s: %s", path, exc)
         snap = None
+    damage = list(snap.damage) if snap is not None else []
+    if damage:
+        log.warning(
+            "The spec snapshot %s is damaged (%s); rebuilding it from a full read of the store",
+            path,
+            "; ".join(damage),
+        )
 
+    full_read = snap is None or bool(damage)
     timeout = (
-        (refresh_timeout if refresh_timeout is not None else DEFAULT_REFRESH_TIMEOUT)
-        if snap is not None
-        else (bootstrap_timeout if bootstrap_timeout is not None else DEFAULT_BOOTSTRAP_TIMEOUT)
+        (bootstrap_timeout if bootstrap_timeout is not None else DEFAULT_BOOTSTRAP_TIMEOUT)
+        if full_read
+        else (refresh_timeout if refresh_timeout is not None else DEFAULT_REFRESH_TIMEOUT)
     )
-    token = snap.token if snap is not None else None
+    token = snap.token if snap is not None and not damage else None
+    changed = False
     try:
         store_obj = _open_store(store)
         changes = run_bounded(lambda: _fetch_changes(store_obj, token), timeout, "refresh")
-        merged, changed = merge_changes(snap, shown, changes)
-        for problem in getattr(store_obj, "problems", None) or ():  # file store: unreadable files
+        merged, changed = merge_changes(
+            snap if not damage or snap is None else _readable(snap), shown, changes
+        )
+        damaged = getattr(changes, "damaged", None) or {}
+        for problem in getattr(store_obj, "problems", None) or ():  # e.g. a spec file defined twice
             key = getattr(problem, "spec_id", None) or getattr(problem, "source", None) or "?"
-            result.errors[str(key)] = _describe(problem)
+            if key not in damaged and getattr(problem, "source", None) not in damaged:
+                result.errors[str(key)] = _describe(problem)
     except Exception as exc:
         reason = redact_text(_describe(exc), uri_secrets(store))  # a driver's text may hold the DSN
         result.refresh = f"failed: {reason}"
@@ -410,21 +458,35 @@ def load_schedules(
                 f"cannot be read ({reason})"
             )
             log.error("%s", result.message)
+        if damage and snap is not None:
+            result.snapshot = (
+                f"damaged ({'; '.join(damage)}); the store could not be read, so the {len(snap.records)} "
+                "readable specs are used; it is rebuilt from the store on the next parse that reaches it"
+            )
     else:
         snap = merged
+        if damage:
+            result.snapshot = f"damaged ({'; '.join(damage)}); rebuilt from a full read of the store"
         if snap.pause_sync and pause_sync_conn_id:
             _sync_pauses(snap, pause_sync_conn_id, timeout)
             changed = True
-        if changed:
-            try:
-                write_snapshot(path, snap)
-            except OSError as exc:
-                log.warning("Could not write the spec snapshot %s: %s", path, exc)
         result.refresh = "ok"
 
     if snap is not None:
         result.snapshot_written_at = snap.written_at
-        _build_all(module_globals, snap, selection, registry, policy, store, result)
+        checks.adopt(snap)
+        for key, reason in sorted(snap.damaged.items()):
+            if key in selection:
+                result.errors[key] = f"damaged in the store: {reason}"
+        _build_all(module_globals, snap, selection, checks, store, result)
+        # A damaged snapshot that was not rebuilt is never written back: the next parse must see the
+        # damage again and rebuild it (writing the readable part would make its losses permanent).
+        if (changed or checks.computed) and not (damage and result.refresh != "ok"):
+            try:
+                _write_keeping_checks(path, snap)
+                result.snapshot_written_at = snap.written_at
+            except OSError as exc:
+                log.warning("Could not write the spec snapshot %s: %s", path, exc)
         if not result.message:
             result.message = f"{len(result.dag_ids)} DAGs loaded from {len(snap.records)} stored specs"
 
@@ -432,16 +494,109 @@ def load_schedules(
     return result
 
 
+def _readable(snap: Snapshot) -> Snapshot:
+    """The verified part of a damaged snapshot, as the base of its rebuild (no token: a full read)."""
+    return Snapshot(
+        store=snap.store, records=dict(snap.records), pause_sync=dict(snap.pause_sync), policy=snap.policy
+    )
+
+
+def _write_keeping_checks(path: Path, snap: Snapshot) -> None:
+    """Write ``snap``, first adopting policy checks another loader file wrote meanwhile.
+
+    Several loader files (namespaces, shards) share one snapshot and each checks only its own specs;
+    without this, the last writer would drop the others' checks and they would re-check every parse.
+    """
+    try:
+        current = read_snapshot(path)
+    except OSError:
+        current = None
+    if current is not None and not current.damage and current.policy == snap.policy:
+        for spec_id, record in snap.records.items():
+            theirs = current.records.get(spec_id)
+            if record.check is None and theirs is not None and theirs.raw == record.raw:
+                record.check = theirs.check
+    write_snapshot(path, snap)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:300]
 
 
+def policy_digest(registry: TemplateRegistry, policy: GovernancePolicy) -> str:
+    """A digest of what decides whether a stored spec is still valid here: templates and policy.
+
+    It covers every template's name, enablement, ``with`` schema (where the connection and callable
+    allow-lists live) and check function (:meth:`TemplateRegistry.fingerprint`), the namespace
+    allow-lists, every governance limit, and this provider's version (a newer parser may refuse
+    more). Equal digests mean a spec's cached check still holds.
+    """
+    limits = {f.name: _stable(getattr(policy, f.name)) for f in fields(policy)}
+    fingerprint = getattr(registry, "fingerprint", None)
+    # a catalog without a fingerprint gets one per process: correct, it only re-checks more often
+    templates = fingerprint() if callable(fingerprint) else f"{type(registry).__qualname__}@{id(registry)}"
+    text = json.dumps(
+        [airflow_provider_scheduler.__version__, templates, limits], sort_keys=True, default=repr
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _stable(value: Any) -> Any:
+    """``value`` as JSON-able data that is the same in every process (sets sorted, durations in s)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (set, frozenset)):
+        return sorted(_stable(v) for v in value)
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _stable(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    return value
+
+
+class _PolicyChecks:
+    """Re-checks stored specs against the current templates and policy, cached per digest.
+
+    :param registry: the deployment's templates.
+    :param policy: the deployment's governance policy.
+    """
+
+    def __init__(self, registry: TemplateRegistry, policy: GovernancePolicy) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.digest = policy_digest(registry, policy)
+        #: how many checks this parse computed (the snapshot is written when any was)
+        self.computed = 0
+
+    def adopt(self, snap: Snapshot) -> None:
+        """Forget the cached checks of ``snap`` if they were made under another digest."""
+        if snap.policy != self.digest:
+            for record in snap.records.values():
+                record.check = None
+            snap.policy = self.digest
+
+    def check(self, record: Record) -> str:
+        """``""`` when ``record``'s spec passes the current templates and policy, else why not (cached)."""
+        if record.check is None:
+            # the full validator (jsonschema, Jinja checks) is imported only when a check is due
+            from airflow_provider_scheduler.spec import SpecError, parse_spec
+
+            try:
+                parse_spec(record.spec, catalog=self.registry, policy=self.policy)
+            except SpecError as err:
+                problems = "; ".join(str(p) for p in err.problems[:3])
+                record.check = f"no longer passes this deployment's templates and policy: {problems}"
+            else:
+                record.check = ""
+            self.computed += 1
+        return record.check
+
+
 def _build_one(
     module_globals: MutableMapping[str, Any],
     record: Record,
-    registry: TemplateRegistry,
-    policy: GovernancePolicy | None,
+    checks: _PolicyChecks,
     result: LoadResult,
     now: datetime | None,
     store: str,
@@ -452,8 +607,12 @@ def _build_one(
 
     dag_id = record.id
     try:
+        if record.check:  # refused by the current policy before: not even built
+            raise ValueError(record.check)
         data = record.decode()
-        spec = ScheduleSpec.from_canonical(data["spec"], catalog=registry, policy=policy)
+        spec = ScheduleSpec.from_canonical(data["spec"], catalog=checks.registry, policy=checks.policy)
+        if spec.dag_id != dag_id:
+            raise ValueError(f"the stored spec describes {spec.dag_id!r}, not {dag_id!r}; it was not loaded")
         origin = SpecOrigin(record.revision, data.get("author"), data.get("updated_at"))
         if now is not None:
             reason = drop_reason(spec, now)
@@ -463,7 +622,12 @@ def _build_one(
         if dag_id in module_globals:
             raise ValueError(f"the loader module already defines {dag_id!r}; the spec was not loaded")
         on_finished = RecordOnceFinished(store, dag_id) if _is_once(spec) else None
-        dag = build_dag(spec, registry, policy=policy, on_run_finished=on_finished, origin=origin)
+        dag = build_dag(
+            spec, checks.registry, policy=checks.policy, on_run_finished=on_finished, origin=origin
+        )
+        refused = checks.check(record)  # after the build: a build error keeps its own message
+        if refused:
+            raise ValueError(refused)
     except Exception as exc:
         reason = _describe(exc)
         result.errors[dag_id] = reason
@@ -478,15 +642,14 @@ def _build_all(
     module_globals: MutableMapping[str, Any],
     snap: Snapshot,
     selection: _Selection,
-    registry: TemplateRegistry,
-    policy: GovernancePolicy | None,
+    checks: _PolicyChecks,
     store: str,
     result: LoadResult,
 ) -> None:
     now = datetime.now(UTC)
     for dag_id in sorted(snap.records):
         if dag_id in selection:
-            _build_one(module_globals, snap.records[dag_id], registry, policy, result, now, store)
+            _build_one(module_globals, snap.records[dag_id], checks, result, now, store)
 
 
 def _load_one(
@@ -495,8 +658,7 @@ def _load_one(
     selection: _Selection,
     store: str,
     path: Path,
-    registry: TemplateRegistry,
-    policy: GovernancePolicy | None,
+    checks: _PolicyChecks,
     result: LoadResult,
     refresh_timeout: float | None,
 ) -> None:
@@ -507,7 +669,11 @@ def _load_one(
     record = None
     try:
         snap = read_snapshot(path, only=[dag_id])
-        record = snap.records.get(dag_id) if snap is not None else None
+        if snap is not None:
+            if snap.damage:
+                log.warning("Ignoring the damaged spec snapshot %s: %s", path, "; ".join(snap.damage))
+            checks.adopt(snap)
+            record = snap.records.get(dag_id)
     except (OSError, SnapshotError) as exc:
         log.warning("Ignoring the spec snapshot %s: %s", path, exc)
     if record is None:
@@ -529,7 +695,7 @@ def _load_one(
         record = _record_of(stored)
         result.refresh = "ok"
     # No expiry check here: a task of a run that already started must still find its DAG.
-    _build_one(module_globals, record, registry, policy, result, None, store)
+    _build_one(module_globals, record, checks, result, None, store)
 
 
 def _sync_pauses(snap: Snapshot, conn_id: str, timeout: float) -> None:
@@ -594,6 +760,7 @@ def _record_status(
         "errors": dict(sorted(result.errors.items())),
         "dropped": dict(sorted(result.dropped.items())),
         "message": result.message,
+        "snapshot": result.snapshot,
     }
     try:
         write_status(status_path(store, loader_key(loader_file, ns, status["shard"]), home), status)

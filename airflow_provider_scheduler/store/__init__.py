@@ -23,6 +23,7 @@ from airflow_provider_scheduler.store.base import (
 )
 from airflow_provider_scheduler.store.errors import (
     ConflictError,
+    DamagedSpecError,
     InvalidStoreUriError,
     ReadOnlyStoreError,
     SpecBatchError,
@@ -36,6 +37,7 @@ __all__ = [
     "ChangeSet",
     "ChangeToken",
     "ConflictError",
+    "DamagedSpecError",
     "InvalidStoreUriError",
     "ReadOnlyStoreError",
     "ScheduleStore",

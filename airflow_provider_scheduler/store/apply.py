@@ -136,13 +136,17 @@ def plan_apply(
     parsed = store.validate_batch(specs)
     stored_by_id: dict[str, StoredSpec] = {}
     for namespace in sorted({spec.namespace for spec in parsed}):  # one read per namespace, not per spec
-        stored_by_id.update((s.id, s) for s in store.list(namespace=namespace, include_deleted=True))
+        listed = store.list(namespace=namespace, include_deleted=True, include_damaged=True)
+        stored_by_id.update((s.id, s) for s in listed)
     changes: list[PlannedChange] = []
     for spec in parsed:
         stored = stored_by_id.get(spec.dag_id)
         candidate = spec.to_dict()
         if stored is None or stored.deleted:
             action = Action.CREATE
+            diff = unified_diff(spec.dag_id, None, candidate)
+        elif stored.damaged is not None:  # a good version replaces what the store cannot read
+            action = Action.UPDATE
             diff = unified_diff(spec.dag_id, None, candidate)
         else:
             diff = unified_diff(spec.dag_id, stored.spec, candidate)

@@ -18,7 +18,8 @@ def write_atomic(
 
     The temporary file is renamed over ``path`` with :func:`os.replace`: a reader sees the old content
     or the new one. With ``durable`` (the default) the file and then the folder are fsynced, so the new
-    content survives a crash once this returns; ``durable=False`` skips both for files rewritten on
+    content survives a crash once this returns (a folder it had to create is fsynced in its parent
+    too); ``durable=False`` skips both for files rewritten on
     every DAG parse whose loss costs nothing (the loader's status). Missing parent folders are created.
     On failure ``path`` is unchanged and the temporary file removed.
 
@@ -29,6 +30,7 @@ def write_atomic(
     """
     target = os.fspath(path)
     folder = os.path.dirname(target) or "."
+    created = not os.path.isdir(folder)
     os.makedirs(folder, exist_ok=True)
     raw = data.encode(encoding) if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
@@ -45,6 +47,8 @@ def write_atomic(
         raise
     if durable:
         _fsync_folder(folder)
+        if created:  # the new folder's own entry must survive a crash too
+            _fsync_folder(os.path.dirname(os.path.abspath(folder)))
 
 
 def _fsync_folder(folder: str | Path) -> None:

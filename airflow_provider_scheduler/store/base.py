@@ -46,6 +46,9 @@ class StoredSpec:
         :meth:`ScheduleStore.changes`, :meth:`ScheduleStore.history` and ``get(..., include_deleted=True)``.
     :param author: who wrote this revision.
     :param updated_at: when this revision was written (timezone-aware UTC).
+    :param damaged: None, or why the store cannot read this spec (a row whose JSON is invalid, an
+        unreadable spec file); ``spec`` is then ``{}``. Only ``list(include_damaged=True)`` returns
+        such specs; ``get`` raises :class:`~airflow_provider_scheduler.store.errors.DamagedSpecError`.
     """
 
     id: str
@@ -57,6 +60,7 @@ class StoredSpec:
     deleted: bool
     author: str
     updated_at: datetime
+    damaged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SpecRevision:
 
     :param action: what the revision did: ``create``, ``update``, ``pause``, ``resume``, ``delete``
         or ``restore`` (a write to a deleted spec).
+    :param damaged: None, or why this revision's spec cannot be read (``spec`` is then ``{}``).
     """
 
     id: str
@@ -75,6 +80,7 @@ class SpecRevision:
     deleted: bool
     author: str
     updated_at: datetime
+    damaged: str | None = None
 
 
 class ChangeToken(str):
@@ -94,13 +100,26 @@ class ChangeSet(tuple):  # type: ignore[type-arg]
     ``.full`` is True when ``specs`` is a complete listing (first read, unknown token, or a change the
     store cannot describe incrementally, such as a file removed behind the file store's back): a
     reader must then drop every spec it holds that is not in ``specs``.
+
+    ``.damaged`` maps the specs among the changes that the store cannot read (a row with invalid
+    JSON; for the file store also an unreadable file, by its path when its spec id is unknown) to the
+    reason; they are not in ``specs``, and a reader must not keep an old copy of them. With ``full``
+    it lists every damaged spec.
     """
 
     full: bool
+    damaged: dict[str, str]
 
-    def __new__(cls, specs: list[StoredSpec], token: ChangeToken, full: bool = False) -> ChangeSet:
+    def __new__(
+        cls,
+        specs: list[StoredSpec],
+        token: ChangeToken,
+        full: bool = False,
+        damaged: Mapping[str, str] | None = None,
+    ) -> ChangeSet:
         obj = super().__new__(cls, (specs, token))
         obj.full = full
+        obj.damaged = dict(damaged or {})
         return obj
 
     @property
@@ -191,6 +210,9 @@ class ScheduleStore(abc.ABC):
         self.uri = uri
         self.registry = registry
         self.policy = policy
+        #: what the last read found that it could not use: one SpecError per damaged spec (naming the
+        #: spec and the row or file) and, for the file store, per invalid or duplicate spec file
+        self.problems: builtins.list[SpecError] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
@@ -258,13 +280,18 @@ class ScheduleStore(abc.ABC):
         paused: bool | None = None,
         changed_since: datetime | ChangeToken | str | None = None,
         include_deleted: bool = False,
+        include_damaged: bool = False,
     ) -> builtins.list[StoredSpec]:
         """Stored specs ordered by id.
+
+        A spec the store cannot read is left out and reported in :attr:`problems`, so it never hides
+        the others; with ``include_damaged`` it is returned with ``damaged`` set and ``spec={}``.
 
         :param namespace: only this namespace.
         :param paused: only paused (True) or only active (False) specs.
         :param changed_since: only specs written after this time (aware datetime) or change token.
         :param include_deleted: include soft-deleted specs.
+        :param include_damaged: include damaged specs (see :attr:`StoredSpec.damaged`).
         """
 
     @abc.abstractmethod

@@ -109,3 +109,21 @@ class InvalidAuthorError(StoreError, ValueError):
     Every backend checks the same rule before it writes anything, so an author the SQL store's
     column would refuse is refused the same way by the file store.
     """
+
+
+class DamagedSpecError(StoreError):
+    """A stored spec cannot be read back (invalid JSON or the wrong shape in its row or file).
+
+    Only that spec is affected: listings leave it out (``list(include_damaged=True)`` shows it) and
+    the loader reports it. Writing a good version of it (``apply``) or deleting it repairs the store.
+
+    :param spec_id: the spec's id.
+    :param reason: what is wrong, e.g. ``its spec is not valid JSON (...)``.
+    """
+
+    def __init__(self, spec_id: str, reason: str) -> None:
+        self.spec_id = spec_id
+        self.reason = reason
+        super().__init__(
+            f"spec {spec_id} is damaged in the store: {reason}; apply a good version of it or delete it"
+        )

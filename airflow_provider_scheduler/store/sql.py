@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.store.base import (
     ChangeSet,
     ChangeToken,
@@ -44,6 +45,7 @@ from airflow_provider_scheduler.store.base import (
 )
 from airflow_provider_scheduler.store.errors import (
     ConflictError,
+    DamagedSpecError,
     InvalidStoreUriError,
     SpecNotFoundError,
     StoreError,
@@ -53,7 +55,7 @@ from airflow_provider_scheduler.store.uri import POSTGRES_SCHEMES, redact_text, 
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from sqlalchemy.engine import Connection, Engine
 
@@ -270,6 +272,38 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def _decode_spec(spec_id: str, text: Any) -> tuple[dict[str, Any], str | None]:
+    """The spec dict stored for ``spec_id``, or ``({}, reason)`` when the text cannot be that spec.
+
+    Only the shape is checked here (a JSON object naming this spec); the loader validates the rest.
+    A row is damaged by whatever writes to the table behind the store's back (a manual UPDATE, a
+    faulty migration, a restore of a damaged backup); it must cost only that one spec.
+    """
+    if not isinstance(text, str):
+        return {}, f"its spec is {type(text).__name__}, not JSON text"
+    try:
+        data = json.loads(text)
+    except ValueError as err:  # JSONDecodeError
+        return {}, f"its spec is not valid JSON ({err})"
+    except RecursionError:
+        return {}, "its spec is not valid JSON (nested too deeply)"
+    if not isinstance(data, dict):
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+        return {}, f"its spec is a JSON {kind.get(type(data), 'null')}, not an object"
+    described = f"{data.get('namespace')}.{data.get('name')}"
+    if described != spec_id:
+        return {}, f"its spec describes {described!r}, not {spec_id!r}"
+    return data, None
+
+
+def _damage_problem(stored: StoredSpec) -> SpecError:
+    return SpecError(
+        [Problem("", f"damaged in the store: {stored.damaged}")],
+        spec_id=stored.id,
+        source=f"{specs_table.name} row {stored.id!r} (revision {stored.revision})",
+    )
+
+
 class SqlScheduleStore(ScheduleStore):
     """A spec store in SQLite or PostgreSQL; see the module docstring for tables and guarantees.
 
@@ -397,18 +431,42 @@ class SqlScheduleStore(ScheduleStore):
 
     # records ---------------------------------------------------------------------------------
     @staticmethod
-    def _stored(row: Any) -> StoredSpec:
+    def _stored(row: Any, *, damaged_ok: bool = False) -> StoredSpec:
+        """The StoredSpec of a ``schedule_specs`` row.
+
+        :param damaged_ok: return a row whose spec cannot be read with ``damaged`` set (``spec={}``)
+            instead of raising; a deleted row is always returned so (its spec is not needed).
+        :raises DamagedSpecError: the row's spec is not a readable spec of this id.
+        """
+        spec, damaged = _decode_spec(row.id, row.spec)
+        if damaged is not None and not (damaged_ok or row.deleted):
+            raise DamagedSpecError(row.id, damaged)
         return StoredSpec(
             id=row.id,
             namespace=row.namespace,
             name=row.name,
             revision=row.revision,
-            spec=json.loads(row.spec),
+            spec=spec,
             paused=bool(row.paused),
             deleted=bool(row.deleted),
             author=row.author,
             updated_at=_aware(row.updated_at),
+            damaged=damaged,
         )
+
+    def _readable(self, rows: Iterable[Any], *, include_damaged: bool) -> builtins.list[StoredSpec]:
+        """The rows as StoredSpecs; damaged live rows go to :attr:`problems` (and the result if asked)."""
+        result: builtins.list[StoredSpec] = []
+        problems: builtins.list[SpecError] = []
+        for row in rows:
+            stored = self._stored(row, damaged_ok=True)
+            if stored.damaged is not None and not stored.deleted:
+                problems.append(_damage_problem(stored))
+                if not include_damaged:
+                    continue
+            result.append(stored)
+        self.problems = problems
+        return result
 
     def _meta(self, conn: Connection) -> tuple[str, int]:
         row = conn.execute(
@@ -437,7 +495,7 @@ class SqlScheduleStore(ScheduleStore):
             row = conn.execute(sa.select(specs_table).where(specs_table.c.id == spec_id)).first()
         if row is None or (row.deleted and not include_deleted):
             return None
-        return self._stored(row)
+        return self._stored(row)  # raises DamagedSpecError for a live row it cannot read
 
     def list(
         self,
@@ -446,6 +504,7 @@ class SqlScheduleStore(ScheduleStore):
         paused: bool | None = None,
         changed_since: datetime | ChangeToken | str | None = None,
         include_deleted: bool = False,
+        include_damaged: bool = False,
     ) -> builtins.list[StoredSpec]:
         query = sa.select(specs_table).order_by(specs_table.c.id)
         if namespace is not None:
@@ -462,7 +521,7 @@ class SqlScheduleStore(ScheduleStore):
                 since = self._parse_token(changed_since, store_id, seq)
                 if since is not None:
                     query = query.where(specs_table.c.change_seq > since)
-            return [self._stored(row) for row in conn.execute(query)]
+            return self._readable(conn.execute(query), include_damaged=include_damaged)
 
     @staticmethod
     def _parse_token(token: str, store_id: str, current: int) -> int | None:
@@ -480,8 +539,14 @@ class SqlScheduleStore(ScheduleStore):
             query = sa.select(specs_table).where(specs_table.c.change_seq <= current)
             if start is not None:
                 query = query.where(specs_table.c.change_seq > start)
-            specs = [self._stored(row) for row in conn.execute(query.order_by(specs_table.c.change_seq))]
-        return ChangeSet(specs, ChangeToken(f"{store_id}:{current}"), full=start is None)
+            rows = self._readable(
+                conn.execute(query.order_by(specs_table.c.change_seq)), include_damaged=True
+            )
+        # A damaged row is not a spec a reader can use; it travels as ``damaged`` so the reader drops
+        # any old copy it holds and reports it, and every other spec still arrives.
+        specs = [s for s in rows if s.damaged is None or s.deleted]
+        damaged = {s.id: s.damaged for s in rows if s.damaged is not None and not s.deleted}
+        return ChangeSet(specs, ChangeToken(f"{store_id}:{current}"), full=start is None, damaged=damaged)
 
     def history(self, spec_id: str) -> builtins.list[SpecRevision]:
         query = (
@@ -493,19 +558,23 @@ class SqlScheduleStore(ScheduleStore):
             rows = conn.execute(query).all()
         if not rows:
             raise SpecNotFoundError(spec_id)
-        return [
-            SpecRevision(
-                id=row.spec_id,
-                revision=row.revision,
-                action=row.action,
-                spec=json.loads(row.spec),
-                paused=bool(row.paused),
-                deleted=bool(row.deleted),
-                author=row.author,
-                updated_at=_aware(row.created_at),
+        revisions = []
+        for row in rows:
+            spec, damaged = _decode_spec(row.spec_id, row.spec)
+            revisions.append(
+                SpecRevision(
+                    id=row.spec_id,
+                    revision=row.revision,
+                    action=row.action,
+                    spec=spec,
+                    paused=bool(row.paused),
+                    deleted=bool(row.deleted),
+                    author=row.author,
+                    updated_at=_aware(row.created_at),
+                    damaged=damaged,
+                )
             )
-            for row in rows
-        ]
+        return revisions
 
     # writes ----------------------------------------------------------------------------------
     def _write(
@@ -639,12 +708,16 @@ class SqlScheduleStore(ScheduleStore):
                 raise SpecNotFoundError(spec_id, deleted=True)
             if expected_revision is not None and expected_revision != row.revision:
                 raise ConflictError(spec_id, row.revision, expected_revision)
-            outcome = state_after(action, json.loads(row.spec))
+            current, damaged = _decode_spec(spec_id, row.spec)
+            if damaged is not None and action != "delete":
+                raise DamagedSpecError(spec_id, damaged)
+            outcome = state_after(action, current)
             if outcome is None:
                 conn.rollback()
                 return int(row.revision)
             spec, paused, deleted = outcome
-            text = canonical_json(spec)
+            # deleting a damaged spec keeps its text as it was (kept in history, nothing invented)
+            text = canonical_json(spec) if damaged is None else row.spec
             now = _utcnow()
             revision = row.revision + 1
             values = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import types
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.spec.catalog import CatalogEntry, CheckFn
@@ -195,6 +197,76 @@ class TemplateRegistry:
         """Names ``namespace`` may use (all namespaces' union when None)."""
         names = self.notifier_names() if notifiers else self.names()
         return [n for n in names if self.is_allowed(n, namespace)]
+
+    def fingerprint(self) -> list[Any]:
+        """What decides whether a spec validates against this registry, as data equal in every process.
+
+        Each template's kind, name, enablement, ``with`` schema (where the connection and callable
+        allow-lists live), task references and check function (its code and the values it closes
+        over, e.g. ``dag_targets``), and the namespace allow-lists. The loader caches each stored
+        spec's re-check under a digest of this, so a change an admin makes is seen on the next parse.
+        A check closing over objects without a stable representation only costs re-checks.
+        """
+        templates: list[_Template] = [*self.templates(), *self.notifiers()]
+        allow = self._namespace_allow
+        return [
+            [
+                [
+                    t.kind,
+                    t.name,
+                    self.is_enabled(t.name),
+                    t.with_schema,
+                    list(t.task_refs),
+                    _code_fingerprint(t.check),
+                ]
+                for t in templates
+            ],
+            None if allow is None else {k: sorted(v) for k, v in sorted(allow.items())},
+        ]
+
+
+def _code_fingerprint(value: Any, depth: int = 0) -> Any:
+    """A process-independent description of a check function: its code and what it closes over."""
+    if depth > 6:
+        return "..."
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_code_fingerprint(v, depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_code_fingerprint(v, depth + 1) for v in value), key=repr)
+    if isinstance(value, dict):
+        return {str(k): _code_fingerprint(v, depth + 1) for k, v in sorted(value.items(), key=repr)}
+    if isinstance(value, functools.partial):
+        return [
+            _code_fingerprint(value.func, depth + 1),
+            _code_fingerprint(value.args, depth + 1),
+            _code_fingerprint(value.keywords, depth + 1),
+        ]
+    code = getattr(value, "__code__", None)
+    if code is not None:
+        cells = [c.cell_contents for c in (getattr(value, "__closure__", None) or ()) if _filled(c)]
+        return [
+            getattr(value, "__module__", None),
+            getattr(value, "__qualname__", None),
+            _code_fingerprint(code, depth + 1),
+            [_code_fingerprint(c, depth + 1) for c in cells],
+        ]
+    if isinstance(value, re.Pattern):
+        return ["re", value.pattern, value.flags]
+    if isinstance(value, types.CodeType):
+        return [value.co_code.hex(), [_code_fingerprint(c, depth + 1) for c in value.co_consts]]
+    if callable(value):  # an object with __call__: its class and its attributes
+        return [type(value).__qualname__, _code_fingerprint(dict(getattr(value, "__dict__", {})), depth + 1)]
+    return type(value).__qualname__
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - raises ValueError for an empty cell
+    except ValueError:
+        return False
+    return True
 
 
 # --- the default registry ---------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from airflow_provider_scheduler.factory.loader import (
 from airflow_provider_scheduler.factory.snapshot import (
     Record,
     Snapshot,
-    SnapshotError,
     read_snapshot,
     snapshot_path,
     store_key,
@@ -60,7 +59,7 @@ class TestSnapshotFile:
         assert one is not None
         assert list(one.records) == ["a.s33", "a.s499"]
         assert one.records["a.s499"].spec == {"i": 499, "s": "é\n"}
-        header = json.loads(path.read_bytes().split(b"\n", 1)[0])
+        header = json.loads(path.read_bytes().split(b"\n", 1)[0][9:])  # after "CRC32HEX "
         assert len(header["buckets"]) == 7
         assert header["count"] == 500
         assert one.records["a.s33"].decode() == {
@@ -74,14 +73,17 @@ class TestSnapshotFile:
     def test_missing_file_is_none(self, tmp_path):
         assert read_snapshot(tmp_path / "nope.snapshot") is None
 
-    def test_corrupt_or_foreign_files_are_rejected(self, tmp_path):
+    def test_corrupt_or_foreign_files_are_read_as_damaged_and_empty(self, tmp_path):
         path = tmp_path / "bad.snapshot"
         path.write_text("not json\n")
-        with pytest.raises(SnapshotError, match="is corrupt"):
-            read_snapshot(path)
-        path.write_text(json.dumps({"format": 99, "index": {}}) + "\n")
-        with pytest.raises(SnapshotError, match="unknown format"):
-            read_snapshot(path)
+        snap = read_snapshot(path)
+        assert snap is not None
+        assert (snap.records, snap.token) == ({}, None)
+        assert snap.damage == ["its header is damaged (checksum mismatch)"]
+        path.write_text(json.dumps({"format": 2, "buckets": [0]}) + "\n")
+        snap = read_snapshot(path)
+        assert snap is not None
+        assert snap.damage == ["it has format 2 (another version of the provider)"]
 
     def test_failed_write_keeps_old_snapshot(self, tmp_path, monkeypatch):
         path = tmp_path / "s.snapshot"
@@ -175,3 +177,49 @@ class TestBoundsAndShards:
         assert all(len(o) == 1 for o in owners)
         assert {o[0] for o in owners} == {0, 1, 2, 3}
         assert shard_of("a.b", 7) == shard_of("a.b", 7)  # stable (crc32, not hash())
+
+
+class TestSnapshotDamage:
+    """Every line is checksummed: damage is found, what verifies is kept (issue 13 row 6)."""
+
+    def _write(self, tmp_path, n=300):
+        path = tmp_path / "s.snapshot"
+        snap = Snapshot(store="s", token="t:1")
+        for i in range(n):
+            snap.records[f"a.s{i:03d}"] = Record.make(f"a.s{i:03d}", 1, False, {"i": i})
+        write_snapshot(path, snap)
+        return path
+
+    def test_an_intact_file_has_no_damage(self, tmp_path):
+        snap = read_snapshot(self._write(tmp_path))
+        assert (snap.damage, len(snap.records), snap.token) == ([], 300, "t:1")
+
+    def test_a_damaged_index_line_is_found_and_its_records_salvaged(self, tmp_path):
+        path = self._write(tmp_path)
+        data = bytearray(path.read_bytes())
+        second_line = data.index(b"\n") + 1
+        data[second_line + 20] ^= 0x04  # inside index bucket 0
+        path.write_bytes(bytes(data))
+        snap = read_snapshot(path)
+        assert snap.damage == ["1 index line(s) are damaged"]
+        assert len(snap.records) == 300  # the record lines verify on their own
+        assert snap.records["a.s042"].spec == {"i": 42}
+
+    def test_an_appended_tail_is_found(self, tmp_path):
+        path = self._write(tmp_path)
+        path.write_bytes(path.read_bytes() + b"junk\n")
+        snap = read_snapshot(path)
+        assert len(snap.records) == 300
+        assert snap.damage[0].startswith("it is ")
+
+    def test_a_damaged_record_is_left_out_in_a_single_read(self, tmp_path):
+        path = self._write(tmp_path)
+        data = bytearray(path.read_bytes())
+        data[data.index(b'"id":"a.s007"') + 20] ^= 0x01
+        path.write_bytes(bytes(data))
+        one = read_snapshot(path, only=["a.s007", "a.s008"])
+        assert list(one.records) == ["a.s008"]
+        assert one.damage == ["record of a.s007 is damaged"]
+        full = read_snapshot(path)
+        assert "a.s007" not in full.records
+        assert full.damage == ["1 record(s) are damaged or missing"]

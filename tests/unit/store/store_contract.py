@@ -508,3 +508,83 @@ class SqlStoreContract(StoreContract):
             "upgrade the provider"
         )
         newer.close()
+
+    # damaged rows (issue 13 row 7) -------------------------------------------------------------
+    @staticmethod
+    def _damage(store: ScheduleStore, spec_id: str, text: str, table: str = "schedule_specs") -> None:
+        import sqlalchemy as sa
+
+        column = "id" if table == "schedule_specs" else "spec_id"
+        with store.engine.connect() as conn, conn.begin():  # type: ignore[attr-defined]
+            conn.execute(
+                sa.text(f"UPDATE {table} SET spec = :t WHERE {column} = :i"), {"t": text, "i": spec_id}
+            )
+
+    def test_a_row_with_invalid_json_costs_only_its_own_spec(self, store: ScheduleStore) -> None:
+        from airflow_provider_scheduler.store import DamagedSpecError
+
+        store.put_many([make_spec("a"), make_spec("b"), make_spec("c")], author="x")
+        token = store.changes(None).token
+        self._damage(store, "analytics.b", '{"version": 1, "namesp')
+        assert [s.id for s in store.list()] == ["analytics.a", "analytics.c"]
+        [problem] = store.problems
+        assert problem.spec_id == "analytics.b"
+        assert str(problem).startswith("(root): damaged in the store: its spec is not valid JSON (")
+        listed = store.list(include_damaged=True)
+        assert [(s.id, s.damaged is not None, s.spec) for s in listed][1] == ("analytics.b", True, {})
+        full = store.changes(None)
+        assert [s.id for s in full.specs] == ["analytics.a", "analytics.c"]
+        assert list(full.damaged) == ["analytics.b"]
+        assert full.damaged["analytics.b"].startswith("its spec is not valid JSON (")
+        assert store.changes(token).specs == []  # a write behind the store's back is no change
+        with pytest.raises(DamagedSpecError, match=r"^spec analytics.b is damaged in the store: its spec"):
+            store.get("analytics.b")
+        with pytest.raises(DamagedSpecError):
+            store.pause("analytics.b", author="x")
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            ("[1, 2]", "its spec is a JSON array, not an object"),
+            ('"text"', "its spec is a JSON string, not an object"),
+            ("null", "its spec is a JSON null, not an object"),
+            (
+                '{"namespace": "analytics", "name": "zzz"}',
+                "its spec describes 'analytics.zzz', not 'analytics.a'",
+            ),
+        ],
+    )
+    def test_a_row_of_the_wrong_shape_is_damaged(self, store: ScheduleStore, text: str, reason: str) -> None:
+        store.put_many([make_spec("a"), make_spec("b")], author="x")
+        self._damage(store, "analytics.a", text)
+        assert [s.id for s in store.list()] == ["analytics.b"]
+        assert store.changes(None).damaged == {"analytics.a": reason}
+
+    def test_applying_a_good_version_or_deleting_repairs_a_damaged_spec(self, store: ScheduleStore) -> None:
+        from airflow_provider_scheduler.store.apply import Action, apply_plan, plan_apply
+
+        store.put_many([make_spec("a"), make_spec("b")], author="x")
+        self._damage(store, "analytics.a", "{")
+        self._damage(store, "analytics.b", "{")
+        plan = plan_apply(store, [make_spec("a")])
+        assert [(c.spec_id, c.action, c.expected_revision) for c in plan.changes] == [
+            ("analytics.a", Action.UPDATE, 1)
+        ]
+        assert apply_plan(store, plan, author="fixer") == {"analytics.a": 2}
+        assert store.get("analytics.a").spec == canonical(make_spec("a"))  # type: ignore[union-attr]
+        assert store.delete("analytics.b", author="fixer") == 2
+        assert [s.id for s in store.list()] == ["analytics.a"]
+        assert store.problems == []
+        history = store.history("analytics.b")
+        assert [(r.revision, r.action, r.damaged is not None) for r in history] == [
+            (1, "create", False),
+            (2, "delete", True),
+        ]
+
+    def test_a_damaged_history_row_does_not_break_history(self, store: ScheduleStore) -> None:
+        store.put(make_spec("a"), author="x")
+        store.put(make_spec("a", schedule="@daily"), author="x")
+        self._damage(store, "analytics.a", "not json", table="schedule_spec_revisions")
+        revisions = store.history("analytics.a")
+        assert [r.revision for r in revisions] == [1, 2]
+        assert all(r.damaged and r.damaged.startswith("its spec is not valid JSON") for r in revisions)

@@ -282,6 +282,45 @@ class TestFileStoreSpecifics:
         assert [s.id for s in store.list()] == ["analytics.good"]
         assert [p.source for p in store.problems] == ["analytics/bad.yaml"]  # type: ignore[attr-defined]
 
+    def test_a_damaged_spec_file_costs_only_its_own_spec(self, store: ScheduleStore, folder: Path) -> None:
+        from airflow_provider_scheduler.store import DamagedSpecError
+
+        store.put_many([make_spec("a"), make_spec("b")], author="x")
+        token = store.changes(None).token
+        (folder / "analytics" / "a.yaml").write_text("version: 1\nnamespace: [unclosed\n")  # torn by hand
+        assert [s.id for s in store.list()] == ["analytics.b"]
+        damaged = store.list(include_damaged=True)[0]
+        assert (damaged.id, damaged.revision, damaged.spec) == ("analytics.a", 1, {})
+        assert damaged.damaged is not None
+        assert damaged.damaged.startswith("analytics/a.yaml: ")
+        changes = store.changes(token)
+        assert changes.full
+        assert [s.id for s in changes.specs] == ["analytics.b"]
+        assert list(changes.damaged) == ["analytics.a"]
+        with pytest.raises(
+            DamagedSpecError, match=r"^spec analytics\.a is damaged in the store: analytics/a\.yaml"
+        ):
+            store.get("analytics.a")
+        with pytest.raises(DamagedSpecError):
+            store.pause("analytics.a", author="x")
+        assert store.put(make_spec("a", schedule="@daily"), author="fixer", expected_revision=1) == 2
+        assert store.get("analytics.a").spec["schedule"] == "@daily"  # type: ignore[union-attr]
+        assert [r.revision for r in store.history("analytics.a")] == [1, 2]
+        assert store.changes(None).damaged == {}
+
+    def test_deleting_a_spec_whose_file_is_damaged_removes_the_file(
+        self, store: ScheduleStore, folder: Path
+    ) -> None:
+        store.put(make_spec("a"), author="x")
+        (folder / "analytics" / "a.yaml").write_text("{{{")
+        assert store.delete("analytics.a", author="fixer") == 2
+        assert not (folder / "analytics" / "a.yaml").exists()
+        assert store.list(include_damaged=True) == []
+        assert [(r.revision, r.action) for r in store.history("analytics.a")] == [
+            (1, "create"),
+            (2, "delete"),
+        ]
+
     def test_a_spec_defined_twice_keeps_the_first_file(self, store: ScheduleStore, folder: Path) -> None:
         store.put(make_spec("dup"), author="x")
         (folder / "zz.json").write_text(json.dumps(make_spec("dup", schedule="@daily")))
