@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_scheduler.spec.fastcheck import compile_fast_check
+from airflow_provider_scheduler.spec.fastcheck import compile_fast_check, linear_validator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,7 +65,7 @@ class CatalogEntry:
         from jsonschema import Draft202012Validator  # jsonschema is not imported at spec import
 
         Draft202012Validator.check_schema(self.with_schema)
-        return Draft202012Validator(self.with_schema)
+        return linear_validator(self.with_schema)  # uniqueItems in linear time
 
     @functools.cached_property
     def fast_check(self) -> Callable[[Any], bool] | None:
