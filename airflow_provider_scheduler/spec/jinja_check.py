@@ -119,6 +119,9 @@ def _check(text: str) -> str | None:
     except (RecursionError, MemoryError, ValueError):
         return "the template could not be parsed (too complex)"
     try:
+        # attribute names in filter arguments first, so that reason wins over "filter not allowed"
+        for node in tree.find_all(jinja2.nodes.Filter):
+            _attribute_args(node.name, list(node.args), node.kwargs)
         _Checker().visit(tree)
     except _Refused as exc:
         return str(exc)
@@ -189,7 +192,6 @@ class _Checker:
     visit_And = visit_Or = visit_Not = visit_Neg = visit_Pos = visit_Add = visit_Sub = visit_Compare
 
     def visit_Filter(self, node: Any) -> None:
-        _attribute_args(node.name, list(node.args), node.kwargs)
         if node.name not in SAFE_FILTERS:
             raise _Refused(
                 f"the filter {node.name!r} is not allowed in templates; allowed filters: "

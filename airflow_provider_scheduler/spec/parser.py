@@ -111,6 +111,9 @@ MAX_PROBLEMS = 200
 MAX_LIST_ITEMS = 1000
 MAX_OBJECT_KEYS = 1000
 MAX_DEPTH = 40
+#: characters in the strings holding Jinja markers (``{{``, ``{%``, ``{#``), summed over a spec:
+#: jinja2 lexes and parses about 10-50 us per token, so this bounds the Jinja check to about a second
+MAX_TEMPLATE_TEXT = 50_000
 #: items (objects or lists) a param default may list under ``uniqueItems``: Airflow's own jsonschema
 #: compares such items pair by pair whenever it checks the param
 MAX_UNIQUE_ITEMS = 100
@@ -412,6 +415,14 @@ class _Parser:
             return None
         self.size_limit(data)
         if not self.structure(data):
+            namespace, name = data.get("namespace"), data.get("name")
+            if (
+                isinstance(namespace, str)
+                and isinstance(name, str)
+                and SLUG.fullmatch(namespace)
+                and SLUG.fullmatch(name)
+            ):  # say which spec it is
+                self.spec_id = f"{namespace}.{name}"
             return None  # no later check may see what the structure pass refused
         self.unknown_keys(data, SPEC_KEYS, "")
         version = data.get("version")
@@ -500,12 +511,14 @@ class _Parser:
 
         Refused here: a list longer than ``MAX_LIST_ITEMS`` (``tasks``: the policy's limit, checked
         by ``tasks``), an object with more than ``MAX_OBJECT_KEYS`` keys, nesting deeper than
-        ``MAX_DEPTH``, and any string or key that no store can hold: a lone surrogate (``\\ud800``
-        from a JSON or YAML escape is not valid Unicode and cannot be encoded as UTF-8) or NUL
-        (PostgreSQL text cannot store it). Every later check then runs on bounded input, and no raw
-        unencodable text reaches a problem's path.
+        ``MAX_DEPTH``, more than ``MAX_TEMPLATE_TEXT`` characters of templated strings, and any
+        string or key that no store can hold: a lone surrogate (``\\ud800`` from a JSON or YAML
+        escape is not valid Unicode and cannot be encoded as UTF-8) or NUL (PostgreSQL text cannot
+        store it). Every later check then runs on bounded input, and no raw unencodable text reaches
+        a problem's path.
         """
         before = len(self.problems)
+        templated = 0
         # (value, where, depth); ``where`` is a linked (parent, key) pair, rendered only for a problem
         stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
         while stack:
@@ -514,6 +527,8 @@ class _Parser:
                 why = text_refusal(value)
                 if why:
                     self.add(_render_path(where), why)
+                if "{" in value and has_template(value):
+                    templated += len(value)
                 continue
             if isinstance(value, Mapping):
                 items: list[tuple[Any, Any]] = list(value.items())
@@ -541,6 +556,12 @@ class _Parser:
                         self.add(path, f"the key {key!r} {why}")
                         continue
                 stack.append((item, (where, key), depth + 1))
+        if templated > MAX_TEMPLATE_TEXT:
+            self.add(
+                "",
+                f"has too much templated text ({templated} characters in strings with '{{{{', '{{%' or "
+                f"'{{#'; at most {MAX_TEMPLATE_TEXT} in a spec)",
+            )
         return len(self.problems) == before
 
     def interval_limit(self, schedule: Schedule) -> None:
