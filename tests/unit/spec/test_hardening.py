@@ -456,3 +456,11 @@ class TestJinjaFilterArguments:
         text = "{{ params.region }}" + " " * 5000
         assert check_template(text) is None
         assert check_template(text + "{{ params|join(attribute='_x') }}") is not None
+
+
+def test_published_param_schema_matches_the_parser(registry, policy):
+    from airflow_provider_scheduler.spec import spec_json_schema
+
+    param = spec_json_schema(registry, policy)["$defs"]["param"]["properties"]
+    assert param["items"] == {"$ref": "#/$defs/param"}  # the same keywords, checked recursively
+    assert param["pattern"] == {"type": "string", "maxLength": 200}
