@@ -210,8 +210,9 @@ class _Parser:
 
     def overflow(self) -> list[Problem]:
         extra = len(self.problems) - MAX_PROBLEMS
-        if self.stopped:
-            return [Problem("", f"... and more problems (checking stopped after {MAX_PROBLEMS})")]
+        if self.stopped:  # some checks were skipped: the count is a lower bound
+            more = f"at least {extra} more problems" if extra > 0 else "possibly more problems"
+            return [Problem("", f"... and {more} (checking stopped after {MAX_PROBLEMS})")]
         return [Problem("", f"... and {extra} more problems")] if extra > 0 else []
 
     def unknown_keys(self, value: Mapping[Any, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -542,18 +543,17 @@ class _Parser:
                 continue
             if not items:
                 continue
-            path = _render_path(where)
             if depth >= MAX_DEPTH:
-                self.add(path, f"is nested too deeply (at most {MAX_DEPTH} levels in a spec)")
+                self.add(_render_path(where), f"is nested too deeply (at most {MAX_DEPTH} levels in a spec)")
                 continue
             if len(items) > limit:
-                self.add(path, f"has too many {what} ({len(items)}; at most {limit})")
+                self.add(_render_path(where), f"has too many {what} ({len(items)}; at most {limit})")
                 continue
             for key, item in reversed(items):  # pushed in reverse: problems come in document order
                 if isinstance(key, str):
                     why = text_refusal(key)
                     if why:
-                        self.add(path, f"the key {key!r} {why}")
+                        self.add(_render_path(where), f"the key {key!r} {why}")
                         continue
                 stack.append((item, (where, key), depth + 1))
         if templated > MAX_TEMPLATE_TEXT:
@@ -824,6 +824,9 @@ class _Parser:
 
     def template_with(self, template: CatalogEntry, with_: Mapping[str, Any], path: str) -> None:
         before = len(self.problems)
+        if before >= MAX_PROBLEMS:  # refused already, and nobody reads beyond MAX_PROBLEMS: spare the work
+            self.stopped = True
+            return
         clean = _clean(with_)
         if not clean and not self.json_values(with_, path):
             return

@@ -145,7 +145,9 @@ class TestCapsBeforeCostlyChecks:
             "tasks[0].with.allowed_states[0]",
             'must be one of: "queued", "running", "success", "failed"',
         )
-        assert found[-1] == ("", "... and more problems (checking stopped after 200)")
+        assert found[-1][0] == ""
+        assert found[-1][1].startswith("... and at least ")
+        assert found[-1][1].endswith(" more problems (checking stopped after 200)")
 
     def test_param_items_type_list_of_objects(self, valid, registry):
         valid["params"]["p"] = {
@@ -221,7 +223,10 @@ class TestCapsBeforeCostlyChecks:
             "unknown key 'x0_0'; allowed keys: id, template, with, depends_on, "
             "retries, execution_timeout, trigger_rule, role",
         )
-        assert found[-1] == ("", f"... and {200 * 900 - 200} more problems")
+        assert found[-1] == (
+            "",
+            f"... and at least {200 * 900 - 200} more problems (checking stopped after 200)",
+        )
 
     def test_long_dependency_cycle_and_many_cycles(self, registry):
         n = 200

@@ -160,7 +160,7 @@ def objects_at_the_cap_in_many_tasks() -> Case:
         "refused",
         _spec("objects-at-the-cap", tasks=tasks),
         "tasks[0].with.allowed_states[0]: must be one of",
-        "(root): ... and more problems (checking stopped after 200)",
+        "more problems (checking stopped after 200)",
     )
 
 
@@ -212,8 +212,23 @@ def deep_json() -> Case:
     )
 
 
+_TOO_DEEP = "(root): the document is nested too deeply (at most 40 levels in a spec)"
+
+
 def deep_yaml() -> Case:
-    return _raw("deep-yaml", "refused", "deep-yaml.yaml", "a: " + "[" * 50_000 + "]" * 50_000, "(root): ")
+    # PyYAML's scanner did work per token for every open "[": seconds before the recursion limit
+    return _raw("deep-yaml", "refused", "deep-yaml.yaml", "a: " + "[" * 50_000 + "]" * 50_000, _TOO_DEEP)
+
+
+def deep_yaml_mappings() -> Case:
+    return _raw(
+        "deep-yaml-mappings", "refused", "deep-yaml-mappings.yaml", "a: " + "{a: " * 100_000, _TOO_DEEP
+    )
+
+
+def deep_yaml_blocks() -> Case:
+    text = "".join(" " * i + "a:\n" for i in range(1400)) + " " * 1400 + "b\n"
+    return _raw("deep-yaml-blocks", "refused", "deep-yaml-blocks.yaml", text, _TOO_DEEP)
 
 
 def deep_description() -> Case:
@@ -435,6 +450,8 @@ GENERATORS: list[Callable[[], Case]] = [
     unique_default_objects_at_the_cap,
     deep_json,
     deep_yaml,
+    deep_yaml_mappings,
+    deep_yaml_blocks,
     deep_description,
     conf_nested_32,
     conf_nested_33,
