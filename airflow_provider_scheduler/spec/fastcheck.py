@@ -184,10 +184,17 @@ def _normal(value: Any) -> Any:
 
 def items_unique(items: Any) -> bool | None:
     """Whether no two items are equal in the JSON Schema sense, in linear time (None: not JSON)."""
-    seen: set[str] = set()
+    seen: set[Any] = set()
     try:
         for item in items:
-            key = equality_key(item)
+            kind = type(item)
+            key: Any
+            if kind is str or kind is bool or kind is int:
+                key = (kind, item)  # (bool before int: True == 1 in Python, not in JSON Schema)
+            elif kind is float:
+                key = (int, int(item)) if item.is_integer() else (float, item)
+            else:
+                key = equality_key(item)
             if key in seen:
                 return False
             seen.add(key)

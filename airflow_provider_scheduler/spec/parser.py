@@ -524,17 +524,18 @@ class _Parser:
         stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
         while stack:
             value, where, depth = stack.pop()
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
                 why = text_refusal(value)
                 if why:
                     self.add(_render_path(where), why)
                 if "{" in value and has_template(value):
                     templated += len(value)
                 continue
-            if isinstance(value, Mapping):
+            if kind is dict or (kind is not list and isinstance(value, Mapping)):
                 items: list[tuple[Any, Any]] = list(value.items())
                 limit, what = MAX_OBJECT_KEYS, "keys"
-            elif isinstance(value, (list, tuple)):
+            elif kind is list or isinstance(value, tuple):
                 items = list(enumerate(value))
                 limit, what = MAX_LIST_ITEMS, "items"
                 if where == (None, "tasks"):
@@ -550,11 +551,13 @@ class _Parser:
                 self.add(_render_path(where), f"has too many {what} ({len(items)}; at most {limit})")
                 continue
             for key, item in reversed(items):  # pushed in reverse: problems come in document order
-                if isinstance(key, str):
+                if type(key) is str:
                     why = text_refusal(key)
                     if why:
                         self.add(_render_path(where), f"the key {key!r} {why}")
                         continue
+                if type(item) in _PLAIN_SCALARS:
+                    continue  # nothing to check in a number, a boolean or null
                 stack.append((item, (where, key), depth + 1))
         if templated > MAX_TEMPLATE_TEXT:
             self.add(
@@ -1056,6 +1059,7 @@ class _Parser:
 
 
 _INF = (float("inf"), float("-inf"))
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
 #: dependency cycles reported per spec (each costs its length; one is enough to act on)
 _MAX_CYCLES = 20
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from hang_guard import answered
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_scheduler.spec import GovernancePolicy, SpecError, parse_spec
 from airflow_provider_scheduler.spec.jinja_check import check_template
@@ -469,3 +471,30 @@ def test_published_param_schema_matches_the_parser(registry, policy):
     param = spec_json_schema(registry, policy)["$defs"]["param"]["properties"]
     assert param["items"] == {"$ref": "#/$defs/param"}  # the same keywords, checked recursively
     assert param["pattern"] == {"type": "string", "maxLength": 200}
+
+
+_JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-3, max_value=3),
+        st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0**60]),
+        st.sampled_from(["", "a", "1", "true"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "1"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_JSON, max_size=6))
+def test_linear_unique_items_agrees_with_jsonschema(items):
+    from jsonschema import Draft202012Validator
+
+    from airflow_provider_scheduler.spec.fastcheck import items_unique, linear_validator
+
+    stock = Draft202012Validator({"uniqueItems": True}).is_valid(items)
+    assert items_unique(items) is stock
+    assert linear_validator({"uniqueItems": True}).is_valid(items) is stock
