@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_scheduler.spec.fastcheck import (
     check_duration_format,
     compile_fast_check,
+    linear_validator_class,
     python_pattern,
 )
 
@@ -75,7 +76,7 @@ class CatalogEntry:
         from jsonschema import Draft202012Validator  # jsonschema is not imported at spec import
 
         Draft202012Validator.check_schema(self.with_schema)
-        return _with_validator_class()(self.with_schema)
+        return _with_validator_class()(self.with_schema)  # uniqueItems in linear time
 
     @functools.cached_property
     def fast_check(self) -> Callable[[Any], bool] | None:
@@ -90,7 +91,7 @@ class CatalogEntry:
 @functools.lru_cache(maxsize=1)
 def _with_validator_class() -> Any:
     # jsonschema is not imported at spec import
-    from jsonschema import Draft202012Validator, ValidationError, validators
+    from jsonschema import ValidationError, validators
 
     def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
         if isinstance(schema, dict) and schema.get("format") == "duration":
@@ -104,7 +105,7 @@ def _with_validator_class() -> Any:
             if why is not None:
                 yield ValidationError(why)
 
-    return validators.extend(Draft202012Validator, {"pattern": pattern, "format": format_})
+    return validators.extend(linear_validator_class(), {"pattern": pattern, "format": format_})
 
 
 @functools.lru_cache(maxsize=512)

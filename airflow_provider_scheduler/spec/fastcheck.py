@@ -6,10 +6,16 @@
 answers ``True`` (certainly valid) or ``False`` (invalid, or not sure). Only ``True`` is trusted: on
 ``False`` the caller runs ``jsonschema`` for the verdict and the messages. Schemas with any other
 keyword (``$ref``, ``oneOf``, ``if``, ...) get no fast check (None) and always go to ``jsonschema``.
+
+:func:`linear_validator` is the ``jsonschema`` validator the parser uses: Draft 2020-12 with a
+``uniqueItems`` that hashes each item's canonical JSON (:func:`equality_key`) instead of comparing
+every pair (jsonschema's own check is quadratic for objects: 1,000 objects take seconds).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -204,9 +210,86 @@ def _strict_in(v: Any, allowed: list[Any]) -> bool:
 def _unique(v: Any) -> bool:
     if not isinstance(v, list):
         return True
-    if any(isinstance(x, (float, bool)) for x in v):  # 1 == 1.0 in JSON Schema: let jsonschema decide
-        return False
+    return items_unique(v) is True  # False (a duplicate) or None (not JSON): jsonschema decides
+
+
+def equality_key(value: Any) -> str:
+    """A key equal for two JSON values exactly when JSON Schema calls them equal.
+
+    JSON Schema equality ignores key order and says ``1 == 1.0`` but ``true != 1``: integral floats
+    are written as integers, objects with sorted keys, and booleans stay ``true``/``false``.
+
+    :raises TypeError: ``value`` is not plain JSON (e.g. a non-string key).
+    :raises ValueError: likewise (e.g. a circular reference).
+    :raises RecursionError: nested too deeply.
+    """
+    return json.dumps(_normal(value), sort_keys=True, separators=(",", ":"))
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    return value
+
+
+def items_unique(items: Any) -> bool | None:
+    """Whether no two items are equal in the JSON Schema sense, in linear time (None: not JSON)."""
+    seen: set[Any] = set()
     try:
-        return len({(type(x), x) for x in v}) == len(v)
-    except TypeError:  # unhashable items: let jsonschema decide
-        return False
+        for item in items:
+            kind = type(item)
+            key: Any
+            if kind is str or kind is bool or kind is int:
+                key = (kind, item)  # (bool before int: True == 1 in Python, not in JSON Schema)
+            elif kind is float:
+                key = (int, int(item)) if item.is_integer() else (float, item)
+            else:
+                key = equality_key(item)
+            if key in seen:
+                return False
+            seen.add(key)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return True
+
+
+def linear_validator(schema: Any, **kwargs: Any) -> Any:
+    """A Draft 2020-12 ``jsonschema`` validator for ``schema`` whose ``uniqueItems`` is linear.
+
+    :param kwargs: passed to the validator (e.g. ``format_checker``).
+    """
+    return _linear_validator_class()(schema, **kwargs)
+
+
+def linear_validator_class() -> Any:
+    """The validator class behind :func:`linear_validator`, for extending it with more keywords."""
+    return _linear_validator_class()
+
+
+@functools.lru_cache(maxsize=1)
+def _linear_validator_class() -> Any:
+    # jsonschema is imported by the first check that needs it, not at spec import
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    stock = Draft202012Validator.VALIDATORS["uniqueItems"]
+
+    def unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Any:
+        if not unique or not validator.is_type(instance, "array"):
+            return
+        verdict = items_unique(instance)
+        if verdict is None:  # not plain JSON: the stock (pairwise) check decides
+            yield from stock(validator, unique, instance, schema)
+        elif not verdict:
+            yield ValidationError(f"{_short_repr(instance)} has non-unique elements")
+
+    return validators.extend(Draft202012Validator, {"uniqueItems": unique_items})
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

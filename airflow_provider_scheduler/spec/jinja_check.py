@@ -10,7 +10,11 @@ syntax tree is checked against an allow-list:
 * attribute / item access below ``params``, ``dag_run.conf`` and the three dates (never a name that
   starts with ``_``, never a computed key);
 * calls: only ``strftime`` / ``isoformat`` on the dates, with literal arguments;
-* filters from a short list (``default``, ``upper``, ``tojson``, ...) with literal arguments;
+* filters from a short list (``default``, ``upper``, ``tojson``, ...) with literal arguments; an
+  argument a filter reads as an attribute name (``join(attribute=...)``, ``map``, ``sort``,
+  ``groupby``, ``selectattr``, ``sum``, ``unique``, ``min``/``max``, ``attr(...)``, dotted paths too)
+  is checked like attribute access: no segment may start with ``_`` (Airflow's sandbox stops only
+  dunder names, so ``attribute='_ParamsDict__dict'`` would reach a private field);
 * ``{% if %}`` blocks, literals, comparisons, ``and``/``or``/``not``, ``+``/``-`` and ``~``.
 
 Everything else (``{% set %}``, ``{% import %}``, ``{% for %}``, macros, other names, ...) is refused.
@@ -75,11 +79,38 @@ def has_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
-@functools.lru_cache(maxsize=8192)
+#: Filters that read an argument as an attribute name: the position of that argument among the
+#: filter's arguments (after the filtered value), None when only the ``attribute=`` keyword is one.
+#: ``map`` and ``selectattr``/``rejectattr`` are handled in ``_attribute_args``.
+_ATTRIBUTE_ARG = {
+    "attr": 0,
+    "join": 1,
+    "sort": 2,
+    "groupby": 0,
+    "selectattr": 0,
+    "rejectattr": 0,
+    "sum": 0,
+    "unique": 1,
+    "min": 1,
+    "max": 1,
+    "map": None,
+}
+#: keyword arguments read as attribute names (``attr(name=...)``, ``<filter>(attribute=...)``)
+_ATTRIBUTE_KWARGS = frozenset({"attribute", "name"})
+#: longest text whose verdict is cached (the cache holds its keys; a spec may be a megabyte)
+_CACHED_TEXT = 2000
+
+
 def check_template(text: str) -> str | None:
     """Return why ``text`` is not an allowed template, or None when it is allowed (or has no Jinja)."""
     if not has_template(text):
         return None
+    if len(text) > _CACHED_TEXT:
+        return _check(text)
+    return _check_cached(text)
+
+
+def _check(text: str) -> str | None:
     import jinja2
 
     try:
@@ -89,12 +120,18 @@ def check_template(text: str) -> str | None:
     except (RecursionError, MemoryError, ValueError):
         return "the template could not be parsed (too complex)"
     try:
+        # attribute names in filter arguments first, so that reason wins over "filter not allowed"
+        for node in tree.find_all(jinja2.nodes.Filter):
+            _attribute_args(node.name, list(node.args), node.kwargs)
         _Checker().visit(tree)
     except _Refused as exc:
         return str(exc)
     except RecursionError:
         return "the template is nested too deeply"
     return None
+
+
+_check_cached = functools.lru_cache(maxsize=8192)(_check)
 
 
 class _Refused(Exception):
@@ -260,6 +297,40 @@ class _Checker:
             "calling functions or methods is not allowed in templates "
             "(only logical_date.strftime(...) / .isoformat() and the data_interval_* dates)"
         )
+
+
+def _attribute_args(name: str, args: list[Any], kwargs: list[Any]) -> None:
+    """Refuse a literal filter argument that names an attribute starting with ``_`` (any segment).
+
+    Checked for every filter, also one not on the allow-list, so the reason names the attribute.
+    """
+    import jinja2.nodes as n
+
+    for kw in kwargs:
+        if kw.key in _ATTRIBUTE_KWARGS and isinstance(kw.value, n.Const):
+            _attribute_name(name, kw.value.value)
+    if name == "map":
+        # map('filter', *args) applies another filter: check its name and its arguments
+        if args and isinstance(args[0], n.Const) and isinstance(args[0].value, str):
+            inner = args[0].value
+            if inner == "map":
+                raise _Refused("the filter 'map' cannot apply 'map' in templates")
+            _attribute_args(inner, args[1:], [])
+        return
+    position = _ATTRIBUTE_ARG.get(name)
+    if position is not None and position < len(args) and isinstance(args[position], n.Const):
+        _attribute_name(name, args[position].value)
+
+
+def _attribute_name(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        return  # an integer reads an item, like list[0]
+    for segment in value.split("."):
+        if segment.startswith("_"):
+            raise _Refused(
+                f"attributes starting with '_' ({segment!r}) are not allowed in templates "
+                f"(in the argument {value!r} of the filter {name!r})"
+            )
 
 
 def _name_refusal(name: str) -> str:

@@ -31,6 +31,7 @@ from airflow_provider_scheduler.spec.parser import (
     json_pattern,
 )
 from airflow_provider_scheduler.spec.policy import default_policy
+from airflow_provider_scheduler.spec.regex_guard import MAX_PATTERN
 from airflow_provider_scheduler.spec.schedule import (
     ASSET_URI,
     CRON_PRESETS,
@@ -312,9 +313,9 @@ _PARAM_KEY_SCHEMAS: dict[str, Any] = {
     "multipleOf": {"type": "number", "exclusiveMinimum": 0},
     "minLength": {"type": "integer", "minimum": 0},
     "maxLength": {"type": "integer", "minimum": 0},
-    "pattern": {"type": "string"},
+    "pattern": {"type": "string", "maxLength": MAX_PATTERN},
     "format": {"type": "string"},
-    "items": {"type": "object"},
+    "items": {"$ref": "#/$defs/param"},  # the same keywords (parse_spec checks them recursively)
     "minItems": {"type": "integer", "minimum": 0},
     "maxItems": {"type": "integer", "minimum": 0},
     "uniqueItems": {"type": "boolean"},

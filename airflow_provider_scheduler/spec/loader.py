@@ -17,7 +17,7 @@ import yaml
 
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.files import STDIN_SOURCE, read_stdin
-from airflow_provider_scheduler.spec.parser import SLUG, parse_spec
+from airflow_provider_scheduler.spec.parser import MAX_DEPTH, SLUG, parse_spec
 from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
 
 if TYPE_CHECKING:
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
+
+
+#: YAML nesting refused while loading: the parser's cap, plus a list of specs and a scalar
+MAX_YAML_DEPTH = MAX_DEPTH + 2
 
 
 class _Refused(yaml.YAMLError):
@@ -69,6 +73,28 @@ class SpecYamlLoader(yaml.SafeLoader):
             return _LongNumber(sum(c.isdigit() for c in str(node.value)))
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        # nesting is capped while composing: PyYAML's scanner does work per token for every open flow
+        # level ([[[[...: quadratic), and its recursion would end only at Python's recursion limit
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            return self._compose_checked(parent, index)
+        finally:
+            self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # the scanner looks ahead up to 1024 characters per open "[" / "{", each step over all of them
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise _Refused(
+                f"the document is nested too deeply (at most {MAX_DEPTH} levels in a spec)", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def _compose_checked(self, parent: Any, index: Any) -> Any:
+        if self._depth > MAX_YAML_DEPTH:
+            raise _Refused(
+                f"the document is nested too deeply (at most {MAX_DEPTH} levels in a spec)",
+                self.peek_event().start_mark,
+            )
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scheduler.spec.catalog import default_catalog
 from airflow_provider_scheduler.spec.dates import read_date, utc_instant
 from airflow_provider_scheduler.spec.durations import DurationError, human_duration, parse_duration
-from airflow_provider_scheduler.spec.errors import Problem, SpecError
+from airflow_provider_scheduler.spec.errors import Problem, SpecError, join_path
+from airflow_provider_scheduler.spec.fastcheck import linear_validator
 from airflow_provider_scheduler.spec.jinja_check import check_template, has_template
 from airflow_provider_scheduler.spec.model import (
     SPEC_VERSION,
@@ -25,6 +27,12 @@ from airflow_provider_scheduler.spec.model import (
     freeze,
 )
 from airflow_provider_scheduler.spec.policy import default_policy
+from airflow_provider_scheduler.spec.regex_guard import (
+    STEP_BUDGET,
+    PatternCost,
+    pattern_cost,
+    pattern_refusal,
+)
 from airflow_provider_scheduler.spec.schedule import ManualSchedule, Schedule, parse_schedule
 
 if TYPE_CHECKING:
@@ -95,11 +103,20 @@ ROLES = ("setup", "teardown")
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 TASK_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-#: a group containing a quantifier, itself quantified: (a+)+, (a*)*, (\w+\s?)*, (a{1,3}){2,}
-_NESTED_REPETITION = re.compile(
-    r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,?\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})"
-)
 MAX_PROBLEMS = 200
+#: Size caps checked in one linear pass over the whole document before any other check (README
+#: "Limits"), so that no later check (JSON Schema, duplicates, dependencies) can take long:
+#: items in any list (``tasks`` has the policy's ``max_tasks`` instead), keys in any object, levels of
+#: nesting (32 inside a ``with`` or a param, see ``json_values``).
+MAX_LIST_ITEMS = 1000
+MAX_OBJECT_KEYS = 1000
+MAX_DEPTH = 40
+#: characters in the strings holding Jinja markers (``{{``, ``{%``, ``{#``), summed over a spec:
+#: jinja2 lexes and parses about 10-50 us per token, so this bounds the Jinja check to about a second
+MAX_TEMPLATE_TEXT = 50_000
+#: items (objects or lists) a param default may list under ``uniqueItems``: Airflow's own jsonschema
+#: compares such items pair by pair whenever it checks the param
+MAX_UNIQUE_ITEMS = 100
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 100
 MAX_NOTIFIERS = 10
@@ -153,6 +170,8 @@ def parse_spec(
 
 def did_you_mean(word: str, choices: Any) -> str:
     """`` (did you mean 'x'?)`` when a close choice exists, else ``""``."""
+    if len(word) > 100:  # no name is that long; difflib's work grows with the word
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -182,6 +201,8 @@ class _Parser:
         self.namespace: str | None = None
         #: (path of the with field, referring task id, referenced task id), see TaskTemplate.task_refs
         self.task_refs: list[tuple[str, str | None, str]] = []
+        #: True once a JSON Schema check was skipped or cut short because MAX_PROBLEMS were found
+        self.stopped = False
 
     # helpers
     @property
@@ -201,12 +222,18 @@ class _Parser:
 
     def overflow(self) -> list[Problem]:
         extra = len(self.problems) - MAX_PROBLEMS
+        if self.stopped:  # some checks were skipped: the count is a lower bound
+            more = f"at least {extra} more problems" if extra > 0 else "possibly more problems"
+            return [Problem("", f"... and {more} (checking stopped after {MAX_PROBLEMS})")]
         return [Problem("", f"... and {extra} more problems")] if extra > 0 else []
 
     def unknown_keys(self, value: Mapping[Any, Any], allowed: tuple[str, ...], path: str) -> None:
         for key in value:
             if key not in allowed:
                 sub = f"{path}.{key}" if path else str(key)
+                if len(self.problems) >= MAX_PROBLEMS:  # not shown: spare the hint's cost
+                    self.add(sub, f"unknown key {key!r}")
+                    continue
                 hint = did_you_mean(str(key), allowed)
                 if not hint:
                     hint = f"; allowed keys: {', '.join(allowed)}"
@@ -345,7 +372,14 @@ class _Parser:
         except Exception as exc:  # a platform team registered a broken schema
             self.add(path, f"the template {template.name!r} has an invalid schema ({exc}); tell your admin")
             return
-        for err in sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]):
+        room = MAX_PROBLEMS + 1 - len(self.problems)
+        if room <= 0:  # refused already, and nobody reads beyond MAX_PROBLEMS: spare the work
+            self.stopped = True
+            return
+        errors = list(itertools.islice(validator.iter_errors(value), room))
+        if len(errors) == room:
+            self.stopped = True
+        for err in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
             sub = path
             for part in err.absolute_path:
                 sub = f"{sub}[{part}]" if isinstance(part, int) else f"{sub}.{part}"
@@ -359,6 +393,9 @@ class _Parser:
             known = tuple(schema.get("properties", {}))
             for key in instance:
                 if key not in known:
+                    if len(self.problems) >= MAX_PROBLEMS:  # not shown: spare the hint's cost
+                        self.add(f"{path}.{key}", f"unknown key {key!r}")
+                        continue
                     hint = did_you_mean(str(key), known) or (
                         f"; allowed keys: {', '.join(known)}"
                         if known
@@ -395,8 +432,18 @@ class _Parser:
         if not isinstance(data, Mapping):
             self.add("", f"a spec must be an object (key: value pairs), not {_type_word(data)}")
             return None
-        self.unknown_keys(data, SPEC_KEYS, "")
         self.size_limit(data)
+        if not self.structure(data):
+            namespace, name = data.get("namespace"), data.get("name")
+            if (
+                isinstance(namespace, str)
+                and isinstance(name, str)
+                and SLUG.fullmatch(namespace)
+                and SLUG.fullmatch(name)
+            ):  # say which spec it is
+                self.spec_id = f"{namespace}.{name}"
+            return None  # no later check may see what the structure pass refused
+        self.unknown_keys(data, SPEC_KEYS, "")
         version = data.get("version")
         if version is None:
             self.add("version", f"is required (use {SPEC_VERSION})")
@@ -484,6 +531,66 @@ class _Parser:
         if size > limit:
             self.add("", f"the spec is too large ({size} bytes as JSON; at most {limit} bytes)")
 
+    def structure(self, data: Mapping[str, Any]) -> bool:
+        """One linear pass over the whole document before any other check; False when it refused.
+
+        Refused here: a list longer than ``MAX_LIST_ITEMS`` (``tasks``: the policy's limit, checked
+        by ``tasks``), an object with more than ``MAX_OBJECT_KEYS`` keys, nesting deeper than
+        ``MAX_DEPTH``, more than ``MAX_TEMPLATE_TEXT`` characters of templated strings, and any
+        string or key that no store can hold: a lone surrogate (``\\ud800`` from a JSON or YAML
+        escape is not valid Unicode and cannot be encoded as UTF-8) or NUL (PostgreSQL text cannot
+        store it). Every later check then runs on bounded input, and no raw unencodable text reaches
+        a problem's path.
+        """
+        before = len(self.problems)
+        templated = 0
+        # (value, where, depth); ``where`` is a linked (parent, key) pair, rendered only for a problem
+        stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
+        while stack:
+            value, where, depth = stack.pop()
+            kind = type(value)
+            if kind is str:
+                why = text_refusal(value)
+                if why:
+                    self.add(_render_path(where), why)
+                if "{" in value and has_template(value):
+                    templated += len(value)
+                continue
+            if kind is dict or (kind is not list and isinstance(value, Mapping)):
+                items: list[tuple[Any, Any]] = list(value.items())
+                limit, what = MAX_OBJECT_KEYS, "keys"
+            elif kind is list or isinstance(value, tuple):
+                items = list(enumerate(value))
+                limit, what = MAX_LIST_ITEMS, "items"
+                if where == (None, "tasks"):
+                    limit = len(items)  # the policy's max_tasks applies (see tasks)
+            else:
+                continue
+            if not items:
+                continue
+            if depth >= MAX_DEPTH:
+                self.add(_render_path(where), f"is nested too deeply (at most {MAX_DEPTH} levels in a spec)")
+                continue
+            if len(items) > limit:
+                self.add(_render_path(where), f"has too many {what} ({len(items)}; at most {limit})")
+                continue
+            for key, item in reversed(items):  # pushed in reverse: problems come in document order
+                if type(key) is str:
+                    why = text_refusal(key)
+                    if why:
+                        self.add(_render_path(where), f"the key {key!r} {why}")
+                        continue
+                if type(item) in _PLAIN_SCALARS:
+                    continue  # nothing to check in a number, a boolean or null
+                stack.append((item, (where, key), depth + 1))
+        if templated > MAX_TEMPLATE_TEXT:
+            self.add(
+                "",
+                f"has too much templated text ({templated} characters in strings with '{{{{', '{{%' or "
+                f"'{{#'; at most {MAX_TEMPLATE_TEXT} in a spec)",
+            )
+        return len(self.problems) == before
+
     def interval_limit(self, schedule: Schedule) -> None:
         minimum = self.policy.min_interval
         if minimum <= timedelta(0):
@@ -561,21 +668,13 @@ class _Parser:
 
     def param_schema(self, schema: Mapping[str, Any], path: str) -> bool:
         before = len(self.problems)
-        self.unknown_keys(schema, PARAM_KEYS, path)
-        kind = schema.get("type")
-        kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
-        for k in kinds:
-            if k not in PARAM_TYPES:
-                self.add(
-                    f"{path}.type",
-                    f"unknown type {k!r}{did_you_mean(str(k), PARAM_TYPES)}; "
-                    f"use one of: {', '.join(PARAM_TYPES)}",
-                )
-        if "description" in schema:
-            self.text(schema["description"], f"{path}.description", MAX_PARAM_DESCRIPTION)
-        self.patterns(schema, path)
+        self.param_keywords(schema, path)
         if len(self.problems) > before:
             return False
+        if "default" in schema:
+            self.default_cost(schema, schema["default"], f"{path}.default")
+            if len(self.problems) > before:
+                return False  # never hand jsonschema a default it would check slowly
         try:
             key = json.dumps(schema, sort_keys=True, default=str)
         except (TypeError, ValueError):
@@ -588,31 +687,81 @@ class _Parser:
             return False
         return True
 
-    def patterns(self, schema: Any, path: str) -> None:
-        """Regular expressions in a param schema must be short and free of nested repetition.
+    def param_keywords(self, schema: Mapping[str, Any], path: str) -> None:
+        """The keywords of a param schema and of its ``items`` schemas (the same subset, recursively).
 
-        Airflow checks values against them in the API server and the scheduler; a pattern such as
-        ``(a+)+$`` can take exponential time on a short input (ReDoS).
+        Checked before jsonschema sees the schema, so that its meta-schema check only ever gets
+        short lists (``type`` lists at most the seven types) and safe ``pattern`` regexes.
         """
-        if isinstance(schema, Mapping):
-            for key, value in schema.items():
-                sub = f"{path}.{key}"
-                if key == "pattern":
-                    if not isinstance(value, str):
-                        continue  # the schema check reports it
-                    if len(value) > 200:
-                        self.add(sub, f"is too long ({len(value)} characters; at most 200)")
-                    elif _NESTED_REPETITION.search(value):
-                        self.add(
-                            sub,
-                            "is too complex: a repeated group that itself repeats (like (a+)+) can make "
-                            "checking a value take forever",
-                        )
-                elif isinstance(value, (Mapping, list)):
-                    self.patterns(value, sub)
-        elif isinstance(schema, list):
-            for i, item in enumerate(schema):
-                self.patterns(item, f"{path}[{i}]")
+        self.unknown_keys(schema, PARAM_KEYS, path)
+        kind = schema.get("type")
+        kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
+        if len(kinds) > len(PARAM_TYPES):
+            self.add(f"{path}.type", f"lists {len(kinds)} types; there are only {len(PARAM_TYPES)}")
+            kinds = []
+        for k in kinds:
+            if k not in PARAM_TYPES:
+                self.add(
+                    f"{path}.type",
+                    f"unknown type {k!r}{did_you_mean(str(k), PARAM_TYPES)}; "
+                    f"use one of: {', '.join(PARAM_TYPES)}",
+                )
+        if "description" in schema:
+            self.text(schema["description"], f"{path}.description", MAX_PARAM_DESCRIPTION)
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):  # (another type: the schema check reports it)
+            reason = pattern_refusal(pattern)
+            if reason:
+                self.add(f"{path}.pattern", reason)
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            self.param_keywords(items, f"{path}.items")
+
+    def default_cost(self, schema: Mapping[str, Any], value: Any, path: str) -> None:
+        """Refuse a default that jsonschema (here, and Airflow on every check) would check slowly.
+
+        Its strings are matched against the schema's accepted ``pattern`` (polynomial time at worst,
+        see ``regex_guard.PatternCost``), and ``uniqueItems`` over objects or lists is pairwise in
+        Airflow's jsonschema.
+        """
+        if not isinstance(value, list):
+            if isinstance(value, str):
+                cost = _pattern_cost_of(schema)
+                if cost is not None and cost.steps(len(value)) > STEP_BUDGET:
+                    self.add(
+                        path,
+                        f"is too long to be checked against the param's pattern quickly ({len(value)} "
+                        f"characters; at most {cost.max_length()} for this pattern: simplify the "
+                        "pattern or shorten the default)",
+                    )
+            return
+        if (
+            schema.get("uniqueItems") is True
+            and len(value) > MAX_UNIQUE_ITEMS
+            and any(isinstance(item, (Mapping, list)) for item in value)
+        ):
+            self.add(
+                path,
+                f"lists {len(value)} objects or lists under uniqueItems; at most {MAX_UNIQUE_ITEMS} "
+                "(Airflow compares every pair of them each time it checks the param)",
+            )
+            return
+        items = schema.get("items")
+        if not isinstance(items, Mapping):
+            return
+        cost = _pattern_cost_of(items)
+        if cost is not None:
+            steps = sum(cost.steps(len(v)) for v in value if isinstance(v, str))
+            if steps > STEP_BUDGET:
+                self.add(
+                    path,
+                    "holds too much text to be checked against the items' pattern quickly: simplify "
+                    "the pattern or shorten the default",
+                )
+                return
+        for i, item in enumerate(value):
+            if isinstance(item, list):
+                self.default_cost(items, item, f"{path}[{i}]")
 
     def defaults(self, value: Any) -> Defaults:
         if value is None:
@@ -702,6 +851,9 @@ class _Parser:
 
     def template_with(self, template: CatalogEntry, with_: Mapping[str, Any], path: str) -> None:
         before = len(self.problems)
+        if before >= MAX_PROBLEMS:  # refused already, and nobody reads beyond MAX_PROBLEMS: spare the work
+            self.stopped = True
+            return
         clean = _clean(with_)
         if not clean and not self.json_values(with_, path):
             return
@@ -752,46 +904,50 @@ class _Parser:
                 if dep == task_id:
                     self.add(f"tasks[{i}].depends_on[{j}]", "a task cannot depend on itself")
                 elif dep not in first_index:
-                    self.add(
-                        f"tasks[{i}].depends_on[{j}]", f"unknown task {dep!r}{did_you_mean(dep, valid_ids)}"
-                    )
-        self.cycles(
+                    hint = did_you_mean(dep, valid_ids) if len(self.problems) < MAX_PROBLEMS else ""
+                    self.add(f"tasks[{i}].depends_on[{j}]", f"unknown task {dep!r}{hint}")
+        has_cycle = self.cycles(
             {tid: deps[i] for i, tid in enumerate(ids) if tid is not None and first_index[tid] == i},
             first_index,
         )
-        self.check_task_refs(deps, first_index)
+        self.check_task_refs(deps, first_index, order_known=not has_cycle)
         if any(t is None for t in tasks):
             return None
         return tuple(t for t in tasks if t is not None)
 
-    def check_task_refs(self, deps: list[tuple[str, ...]], index: dict[str, int]) -> None:
-        """``with`` fields that name another task must name an upstream task of the same spec."""
+    def check_task_refs(self, deps: list[tuple[str, ...]], index: dict[str, int], order_known: bool) -> None:
+        """``with`` fields that name another task must name an upstream task of the same spec.
+
+        :param order_known: False when the dependencies have a cycle (already reported): then only
+            unknown names are reported.
+        """
+        upstream: dict[int, int] | None = None
         for path, task_id, ref in self.task_refs:
             if ref not in index:
                 self.add(path, f"unknown task {ref!r}{did_you_mean(ref, list(index))}")
                 continue
-            if task_id is None or task_id not in index:
+            if not order_known or task_id is None or task_id not in index:
                 continue
-            upstream: set[str] = set()
-            stack = list(deps[index[task_id]])
-            while stack:
-                dep = stack.pop()
-                if dep in upstream or dep not in index:
-                    continue
-                upstream.add(dep)
-                stack.extend(deps[index[dep]])
-            if ref not in upstream:
+            if upstream is None:
+                upstream = _upstream_bits(deps, index)
+            if not upstream[index[task_id]] >> index[ref] & 1:
                 self.add(path, f"{ref!r} must run before {task_id!r}: add it to depends_on")
 
-    def cycles(self, depends: dict[str, tuple[str, ...]], index: dict[str, int]) -> None:
+    def cycles(self, depends: dict[str, tuple[str, ...]], index: dict[str, int]) -> bool:
+        """Report dependency cycles (the first ``_MAX_CYCLES`` found); True when there is one.
+
+        One depth-first pass: linear in tasks and dependencies, plus the length of each cycle reported.
+        """
         graph = {tid: [d for d in deps if d in index and d != tid] for tid, deps in depends.items()}
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done
         reported: set[frozenset[str]] = set()
+        found = False
         for root in graph:
             if root in state:
                 continue
             stack: list[tuple[str, int]] = [(root, 0)]
             path: list[str] = [root]
+            on_path: dict[str, int] = {root: 0}  # task -> its position in path
             state[root] = 1
             while stack:
                 node, pos = stack[-1]
@@ -800,7 +956,10 @@ class _Parser:
                     stack[-1] = (node, pos + 1)
                     dep = deps[pos]
                     if state.get(dep) == 1:
-                        cycle = path[path.index(dep) :]
+                        found = True
+                        if len(reported) >= _MAX_CYCLES:
+                            continue
+                        cycle = path[on_path[dep] :]
                         key = frozenset(cycle)
                         if key not in reported:
                             reported.add(key)
@@ -816,12 +975,15 @@ class _Parser:
                             )
                     elif dep not in state:
                         state[dep] = 1
+                        on_path[dep] = len(path)
                         path.append(dep)
                         stack.append((dep, 0))
                 else:
                     state[node] = 2
                     stack.pop()
                     path.pop()
+                    del on_path[node]
+        return found
 
     def task(self, value: Any, path: str) -> tuple[str | None, tuple[str, ...], TaskSpec | None]:
         item = self.mapping(value, path)
@@ -904,18 +1066,99 @@ class _Parser:
         if not isinstance(value, list):
             self.add(path, f"must be a list of task ids, not {_type_word(value)}")
             return ()
+        if len(value) > self.policy.max_tasks:
+            self.add(
+                path,
+                f"lists {len(value)} tasks; a spec has at most {self.policy.max_tasks} tasks, "
+                "so a task can depend on at most that many",
+            )
+            return ()
         out: list[str] = []
+        seen: set[str] = set()
         for j, dep in enumerate(value):
             if not isinstance(dep, str):
                 self.add(f"{path}[{j}]", f"must be a task id string, not {_type_word(dep)}")
-            elif dep in out:
+            elif dep in seen:
                 self.add(f"{path}[{j}]", f"{dep!r} is listed twice")
             else:
+                seen.add(dep)
                 out.append(dep)
         return tuple(out)
 
 
 _INF = (float("inf"), float("-inf"))
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+#: dependency cycles reported per spec (each costs its length; one is enough to act on)
+_MAX_CYCLES = 20
+
+
+def text_refusal(text: str) -> str | None:
+    """Why ``text`` cannot be stored (a lone surrogate or NUL), or None when it can."""
+    if "\x00" in text:
+        return "contains a NUL character (U+0000), which cannot be stored"
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        after = text[exc.start + 1 : exc.start + 2]
+        if 0xD800 <= code <= 0xDBFF and after and 0xDC00 <= ord(after) <= 0xDFFF:
+            joined = 0x10000 + ((code - 0xD800) << 10) + (ord(after) - 0xDC00)
+            return (
+                f"contains a UTF-16 surrogate pair (U+{code:04X} U+{ord(after):04X}), not valid Unicode "
+                f"here: write the character itself (U+{joined:04X}) or \\U{joined:08X}"
+            )
+        return f"contains a lone surrogate (U+{code:04X}), not valid Unicode"
+    return None
+
+
+def _render_path(where: Any) -> str:
+    """The JSON path of a ``(parent, key)`` chain built by ``_Parser.structure``."""
+    keys: list[str | int] = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        path = join_path(path, key if isinstance(key, (str, int)) else str(key))
+    return path
+
+
+def _upstream_bits(deps: list[tuple[str, ...]], index: dict[str, int]) -> dict[int, int]:
+    """For each task's position, a bit set of the positions of every task upstream of it.
+
+    One post-order pass over the (acyclic: cycles are reported first) graph; the sets are Python
+    ints, so the work is O(dependencies x tasks / 64) machine words.
+    """
+    adjacent: dict[int, list[int]] = {}
+    bits: dict[int, int] = {}
+    for start in index.values():
+        if start in bits:
+            continue
+        stack: list[tuple[int, int]] = [(start, 0)]
+        while stack:
+            node, pos = stack[-1]
+            node_deps = adjacent.get(node)
+            if node_deps is None:
+                node_deps = adjacent[node] = [index[d] for d in deps[node] if d in index]
+            if pos < len(node_deps):
+                stack[-1] = (node, pos + 1)
+                if node_deps[pos] not in bits:
+                    stack.append((node_deps[pos], 0))
+                continue
+            acc = 0
+            for dep in node_deps:
+                acc |= (1 << dep) | bits[dep]
+            bits[node] = acc
+            stack.pop()
+    return bits
+
+
+def _pattern_cost_of(schema: Mapping[str, Any]) -> PatternCost | None:
+    """The cost estimate of ``schema``'s accepted ``pattern`` (None: no pattern, or a refused one)."""
+    pattern = schema.get("pattern")
+    return pattern_cost(pattern) if isinstance(pattern, str) else None
 
 
 def _clean(value: Any, depth: int = 0) -> bool:
@@ -944,9 +1187,20 @@ def _clean(value: Any, depth: int = 0) -> bool:
     return False  # anything else takes the detailed path, which reports it with its path
 
 
-@functools.lru_cache(maxsize=2048)
 def _check_param_schema(schema_json: str) -> tuple[str, str] | None:
-    """Check a param's schema (and its default) with jsonschema; cached by the schema's JSON text."""
+    """Check a param's schema (and its default) with jsonschema; cached by the schema's JSON text.
+
+    Only short texts are cached: the cache holds its keys, and a spec may be a megabyte.
+    """
+    if len(schema_json) > _CACHED_SCHEMA_TEXT:
+        return _param_schema_problem(schema_json)
+    return _cached_param_schema_problem(schema_json)
+
+
+_CACHED_SCHEMA_TEXT = 4096
+
+
+def _param_schema_problem(schema_json: str) -> tuple[str, str] | None:
     # jsonschema is imported by the first spec with params, not at spec import (the loader never needs it)
     from jsonschema import Draft202012Validator, FormatChecker
     from jsonschema.exceptions import SchemaError
@@ -955,13 +1209,21 @@ def _check_param_schema(schema_json: str) -> tuple[str, str] | None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return ".".join(str(p) for p in exc.absolute_path), f"invalid param schema: {exc.message}"
+        return ".".join(str(p) for p in exc.absolute_path), f"invalid param schema: {_short(exc.message)}"
     if "default" in schema:
-        validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        validator = linear_validator(schema, format_checker=FormatChecker())
         error = next(iter(validator.iter_errors(schema["default"])), None)
         if error is not None:
-            return "default", f"the default does not match the param's own schema: {error.message}"
+            return "default", f"the default does not match the param's own schema: {_short(error.message)}"
     return None
+
+
+_cached_param_schema_problem = functools.lru_cache(maxsize=2048)(_param_schema_problem)
+
+
+def _short(message: str, limit: int = 500) -> str:
+    """A jsonschema message cut to ``limit`` characters (it quotes the whole value it checked)."""
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def _json_type_words(kind: Any) -> str:
