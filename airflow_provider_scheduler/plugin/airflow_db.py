@@ -18,16 +18,20 @@ built on the api-server's first request to the portal, never in the other Airflo
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow.api.common.trigger_dag import trigger_dag
+from airflow.exceptions import DagNotFound, ParamValidationError
 from airflow.models.dag import DagModel, DagTag
 from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.models.dagrun import DagRun
 from airflow.models.log import Log
+from airflow.utils.types import DagRunTriggeredByType
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -256,19 +260,12 @@ def trigger_run(
     :raises DagNotInAirflowError: Airflow has no (serialized) DAG of that id yet.
     :raises ValueError: Airflow refused the conf (its own Param validation).
     """
-    from airflow.api.common.trigger_dag import trigger_dag
-    from airflow.exceptions import DagNotFound, ParamValidationError
-    from airflow.utils.types import DagRunTriggeredByType
-
     dag = session.get(DagModel, dag_id)
     if dag is None or dag.is_stale:
         raise DagNotInAirflowError(dag_id)
     kwargs: dict[str, Any] = {}
-    if note:
-        import inspect
-
-        if "note" in inspect.signature(trigger_dag).parameters:  # Airflow 3.2+
-            kwargs["note"] = note
+    if note and "note" in inspect.signature(trigger_dag).parameters:  # Airflow 3.2+
+        kwargs["note"] = note
     try:
         run = trigger_dag(
             dag_id,

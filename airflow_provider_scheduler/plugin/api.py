@@ -43,6 +43,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep  # noqa: TC002 - FastAPI reads it at runtime
 from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, oauth2_scheme
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -52,7 +53,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_scheduler import __version__
 from airflow_provider_scheduler.plugin import airflow_db
-from airflow_provider_scheduler.plugin.access import Authorizer, NamespaceAccess
+from airflow_provider_scheduler.plugin.access import Authorizer, NamespaceAccess, NamespaceAccessError
 from airflow_provider_scheduler.plugin.loader_view import STATUSES, LoaderView
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.json_schema import spec_json_schema
@@ -230,8 +231,6 @@ class Portal:
     def auth_manager(self) -> Any:
         if self._auth_manager is not None:
             return self._auth_manager
-        from airflow.api_fastapi.app import get_auth_manager
-
         return get_auth_manager()
 
     def store(self) -> ScheduleStore:
@@ -279,8 +278,6 @@ PortalDep = Annotated[Portal, Depends(_portal)]
 
 
 def _authorizer(portal: PortalDep, user: UserDep) -> Authorizer:
-    from airflow_provider_scheduler.plugin.access import NamespaceAccessError
-
     try:
         namespaces = portal.namespaces()
     except NamespaceAccessError as exc:

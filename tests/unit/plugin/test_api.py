@@ -291,6 +291,21 @@ class TestApply:
             ("schedule_spec.apply", "alice", "team-a.daily", 2),
         ]
 
+    def test_airflow_side_failure_keeps_the_stored_write(
+        self, portal: PortalEnv, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from airflow_provider_scheduler.plugin import airflow_db
+
+        def broken(*_args: Any) -> set[tuple[str, str]]:
+            raise RuntimeError("metadata DB hiccup")
+
+        monkeypatch.setattr(airflow_db, "loader_files", broken)
+        resp = apply(portal["alice"], spec_doc())
+        assert resp.status_code == 201, resp.text
+        assert "the spec was stored, but Airflow was not told about it" in resp.json()["warnings"][0]
+        assert portal["alice"].get(f"{V1}/specs/team-a.daily").json()["revision"] == 1
+        assert audit_rows() == []
+
     def test_new_spec_reparses_the_namespace_loader_files(self, portal: PortalEnv) -> None:
         add_dag("team-a.existing", fileloc="/dags/team_a.py")
         add_dag("team-b.other", fileloc="/dags/team_b.py")
