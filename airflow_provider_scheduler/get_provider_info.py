@@ -214,6 +214,21 @@ def get_provider_info() -> dict[str, Any]:
                         ),
                         "default": "",
                     },
+                    # the portal (plugin/access.py)
+                    "namespace_access": {
+                        "description": (
+                            "Who may read and write the specs of each namespace through the portal (the "
+                            "Schedules API in Airflow's api-server), as JSON: namespace -> list of user "
+                            "names, role:NAME or group:NAME entries as the auth manager knows them, or * "
+                            "(every signed-in user); the key * applies to namespaces not listed, and a "
+                            "namespace neither listed nor covered by * is closed. Checked on top of the "
+                            "auth manager's DAG permissions. Empty: no namespace restriction."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"analytics": ["alice", "role:analysts"], "*": ["role:admin"]}',
+                        "default": "",
+                    },
                 },
             }
         },

@@ -122,6 +122,32 @@ def kept_secrets(home: Path) -> dict[str, str]:
     return kept
 
 
+PLUGIN_ENTRY_POINT = "airflow_provider_scheduler.plugin:SchedulesPlugin"
+
+
+def plugin_entry_point_installed() -> bool:
+    """Whether the installed distribution declares the portal plugin (``airflow.plugins`` entry point)."""
+    from importlib.metadata import entry_points
+
+    return any(ep.value == PLUGIN_ENTRY_POINT for ep in entry_points(group="airflow.plugins"))
+
+
+def plugins_folder(path: Path) -> Path:
+    """A plugins folder for a test deployment that loads the portal plugin exactly once.
+
+    Airflow loads the plugin through the entry point when the installed distribution declares it;
+    otherwise (a checkout newer than the installed metadata) the folder holds a one-line file that
+    imports it.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / "schedules_plugin.py"
+    if plugin_entry_point_installed():
+        target.unlink(missing_ok=True)
+    else:
+        target.write_text("from airflow_provider_scheduler.plugin import SchedulesPlugin  # noqa: F401\n")
+    return path
+
+
 def find_postgres_bin() -> Path | None:
     """Directory of Debian's PostgreSQL server binaries (initdb, pg_ctl), or None."""
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -18,7 +19,13 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "dev"))
 
-from local_airflow import Airflow2Server, AirflowServer, PostgresServer, find_postgres_bin  # noqa: E402
+from local_airflow import (  # noqa: E402
+    Airflow2Server,
+    AirflowServer,
+    PostgresServer,
+    find_postgres_bin,
+    plugins_folder,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,6 +54,26 @@ def _copy_example_dags(dags_folder: Path) -> None:
         shutil.copy(path, dags_folder / path.name)
 
 
+#: Users and namespaces of the portal tests (tests/integration/plugin): SimpleAuthManager users of
+#: each role, and a mapping where team-a and team-b are closed to each other. ``admin`` keeps every
+#: other namespace (the example specs), so the other tests see no difference.
+PORTAL_USERS = {"admin": "admin", "viewer": "viewer", "alice": "user", "bob": "user"}
+PORTAL_NAMESPACE_ACCESS = {
+    "team-a": ["alice", "viewer", "role:admin"],
+    "team-b": ["bob", "role:admin"],
+    "*": ["role:admin"],
+}
+
+
+def portal_env(home: Path) -> dict[str, str]:
+    """What the portal tests add to the shared deployment: the plugin, the users, the mapping."""
+    return {
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(home / "plugins")),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in PORTAL_USERS.items()),
+        "AIRFLOW__SCHEDULE_SPECS__NAMESPACE_ACCESS": json.dumps(PORTAL_NAMESPACE_ACCESS),
+    }
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     if find_postgres_bin() is None:
@@ -68,6 +95,7 @@ def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
         pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
     store_uri = postgres.new_database("airflow_schedule_specs")
     server = AirflowServer(store_uri=store_uri, extra_env=EXAMPLE_ADMIN_SETTINGS)
+    server.env.update(portal_env(server.home))
     _copy_example_dags(server.dags_folder)
     try:
         server.start()

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from airflow_provider_scheduler import __version__
+from airflow_provider_scheduler.plugin.access import NamespaceAccess
 
 PACKAGE = "airflow-provider-scheduler"
 AIRFLOW_DIR = Path(airflow.__file__).parent
@@ -89,6 +90,11 @@ class TestProviderDiscovery:
 
     def test_config_section_is_declared(self, provider_info):
         assert "store" in provider_info["config"]["schedule_specs"]["options"]
+
+    def test_portal_namespace_access_option_is_declared(self, provider_info):
+        option = provider_info["config"]["schedule_specs"]["options"]["namespace_access"]
+        assert NamespaceAccess.parse(option["example"]).restricted
+        assert not NamespaceAccess.parse(option["default"]).restricted
 
     def test_provider_info_module_does_not_import_airflow(self):
         code = (
