@@ -1,7 +1,7 @@
 """The provider's Airflow plugin: the Schedules pages in Airflow's UI (Airflow 3.1+).
 
 The pages come from :mod:`~airflow_provider_scheduler.plugin.ui_apps` (``react_apps``); their static
-files are served by the Schedules API app (:func:`~airflow_provider_scheduler.plugin.static.static_router`
+files are served by the Schedules API app (:func:`~airflow_provider_scheduler.plugin.ui_static.static_router`
 included under ``/schedules``). Airflow loads plugins in every process, so this module builds nothing
 of the API and imports nothing heavy. Older Airflow versions ignore ``react_apps``: the plugin loads
 there without errors and the CLI is the way to manage specs.

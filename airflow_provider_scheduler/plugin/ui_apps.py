@@ -10,7 +10,7 @@ importing the shared ``schedules.js``.
 The files are plain ES modules, no build step: React and Chakra UI come from the host page
 (``globalThis.React``, ``globalThis.ChakraUI``), so the pages follow Airflow's theme, light and dark,
 and there is no lockfile or bundler to keep current. They are served by
-:mod:`airflow_provider_scheduler.plugin.static` under ``/schedules/static`` behind Airflow's sign-in.
+:mod:`airflow_provider_scheduler.plugin.ui_static` under ``/schedules/static`` behind Airflow's sign-in.
 
 This module imports nothing heavy: the plugin class reads :func:`react_apps` in every Airflow process.
 """

@@ -154,11 +154,13 @@ class JsonSyntaxError extends Error {
 }
 
 /**
- * Parse JSON text; return {value, positions: Map(path -> offset)} or {error: {message, offset, line, column}}.
+ * Parse JSON text; return {value, positions, ends} (Maps: path -> offset where the value starts / ends)
+ * or {error: {message, offset, line, column}}.
  * Duplicate keys are a syntax problem here (JSON.parse would silently keep the last one).
  */
 export function parseJsonWithPaths(text) {
   const positions = new Map();
+  const ends = new Map();
   let pos = 0;
   const ws = () => {
     while (pos < text.length && " \t\r\n".includes(text[pos])) pos += 1;
@@ -194,6 +196,11 @@ export function parseJsonWithPaths(text) {
   const parseValue = (path) => {
     ws();
     positions.set(path, pos);
+    const value = parseAt(path);
+    ends.set(path, pos);
+    return value;
+  };
+  const parseAt = (path) => {
     const char = text[pos];
     if (char === "{") {
       pos += 1;
@@ -263,7 +270,7 @@ export function parseJsonWithPaths(text) {
     const value = parseValue("");
     ws();
     if (pos < text.length) fail(`unexpected ${describe()} after the end of the spec`);
-    return { value, positions };
+    return { value, positions, ends };
   } catch (err) {
     if (!(err instanceof JsonSyntaxError)) throw err;
     return { error: { message: err.message, offset: err.offset, ...lineColumn(text, err.offset) } };

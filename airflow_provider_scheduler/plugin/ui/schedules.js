@@ -479,7 +479,7 @@ function SpecList() {
       cells: [
         h(Link, { to: `${PAGE_ROOT}/spec/${enc(id)}`, testid: `spec-link-${id}` }, id),
         h(Stack, { row: true, gap: 1, wrap: true }, h(StatusBadge, { item }), item.paused && status.label !== "paused" ? h(Badge, { tone: "gray" }, "paused") : null),
-        h(RunState, { state: pick(item, "last_run_state", "last_run.state", "dag.last_run_state") }),
+        h(RunState, { state: pick(item, "last_run_state", "last_run.state", "dag.last_run.state") }),
         formatTime(pick(item, "next_run", "next_dagrun", "next_run_at", "dag.next_run")) || "–",
         item.revision,
         item.author,
@@ -935,9 +935,12 @@ function Editor({ specId }) {
 
   const jumpTo = (problem) => {
     if (!area.current || parsed.error) return;
+    // Select the value the problem is about (or its nearest existing parent), ready to be retyped.
     const offset = offsetOfPath(parsed.positions, problem.path);
+    const found = [...parsed.positions].find(([, start]) => start === offset);
+    const end = found ? parsed.ends.get(found[0]) : offset + 1;
     area.current.focus();
-    area.current.setSelectionRange(offset, offset + 1);
+    area.current.setSelectionRange(offset, end);
     const { line } = lineColumn(text, offset);
     area.current.scrollTop = Math.max(0, (line - 5) * 20);
   };

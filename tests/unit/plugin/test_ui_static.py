@@ -11,8 +11,8 @@ fastapi = pytest.importorskip(
 from fastapi import FastAPI, Header, HTTPException  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from airflow_provider_scheduler.plugin.static import MEDIA_TYPES, static_files, static_router  # noqa: E402
 from airflow_provider_scheduler.plugin.ui_apps import UI_DIR  # noqa: E402
+from airflow_provider_scheduler.plugin.ui_static import MEDIA_TYPES, static_files, static_router  # noqa: E402
 
 
 def fake_auth(authorization: str | None = Header(default=None)) -> str:

@@ -76,6 +76,9 @@ test("parseJsonWithPaths: positions of values by the server's path syntax", () =
   assert.equal(error, undefined);
   assert.deepEqual(value.tasks[1].depends_on, ["lod"]);
   assert.equal(text.slice(positions.get("tasks[1].depends_on[0]")).slice(0, 5), '"lod"');
+  const { ends } = parseJsonWithPaths(text);
+  assert.equal(text.slice(positions.get("tasks[1].depends_on[0]"), ends.get("tasks[1].depends_on[0]")), '"lod"');
+  assert.equal(text.slice(positions.get("tasks[0]"), ends.get("tasks[0]")), '{"id": "a"}');
   // An unknown path falls back to its nearest existing parent.
   assert.equal(offsetOfPath(positions, "tasks[1].with.x"), positions.get("tasks[1]"));
   assert.equal(offsetOfPath(positions, "nothing.here"), 0);
