@@ -39,8 +39,8 @@ echo ">>> pytest on Airflow 3.3" >&2
 .venvs/af33/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
 echo ">>> pytest on Airflow 2.11" >&2
 .venvs/af211/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
-echo ">>> pytest on Airflow 3.1 (connection form, provider discovery)" >&2
-.venvs/af31/bin/python -m pytest tests/unit/test_provider_info.py tests/unit/hooks/test_hook_meta_service.py \
+echo ">>> pytest on Airflow 3.1 (connection form, provider discovery, the portal plugin and its API)" >&2
+.venvs/af31/bin/python -m pytest tests/unit/test_provider_info.py tests/unit/hooks/test_hook_meta_service.py tests/unit/plugin \
   || status=$?
 # pytest exits 5 when it collected no test: that is a failure here, like any other non-zero exit.
 exit "$status"

@@ -1,4 +1,4 @@
-"""The Airflow plugin: the portal inside Airflow (the Schedules API; Airflow 3.1+).
+"""The Airflow plugin: the portal inside Airflow (the Schedules API and pages; Airflow 3.1+).
 
 Registered through the ``airflow.plugins`` entry point (a provider-info ``plugins`` entry alone is
 ignored under Airflow's default lazy provider discovery). Airflow loads plugins in every process
@@ -6,6 +6,9 @@ ignored under Airflow's default lazy provider discovery). Airflow loads plugins 
 app is an ASGI wrapper that imports and builds :func:`.api.create_app` on the api-server's first
 request under ``/schedules``. On Airflow 2.11 and 3.0 the plugin loads and offers nothing (the CLI is
 the path there).
+
+The pages are the ``react_apps`` of :mod:`~airflow_provider_scheduler.plugin.ui_apps` (plain ES
+modules, no build); their files are served by the Schedules API app under ``/schedules/static``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
 from airflow.plugins_manager import AirflowPlugin
+
+from airflow_provider_scheduler.plugin.ui_apps import react_apps
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
@@ -76,7 +81,7 @@ class LazySchedulesApi:
 
 
 class SchedulesPlugin(AirflowPlugin):
-    """The provider's plugin: the Schedules API at ``/schedules/api/v1`` on Airflow 3.1+."""
+    """The provider's plugin: the Schedules API at ``/schedules/api/v1`` and the Schedules pages (3.1+)."""
 
     name = "schedules"
     fastapi_apps = (
@@ -84,6 +89,7 @@ class SchedulesPlugin(AirflowPlugin):
         if api_supported()
         else []
     )
+    react_apps = react_apps() if api_supported() else []
 
 
 __all__ = ["URL_PREFIX", "LazySchedulesApi", "SchedulesPlugin", "api_supported"]

@@ -40,7 +40,6 @@ import logging
 import threading
 from datetime import datetime
 from http import HTTPStatus
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from airflow.api_fastapi.app import get_auth_manager
@@ -48,13 +47,14 @@ from airflow.api_fastapi.common.db.common import SessionDep  # noqa: TC002 - Fas
 from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, oauth2_scheme
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_scheduler import __version__
 from airflow_provider_scheduler.plugin import airflow_db
 from airflow_provider_scheduler.plugin.access import Authorizer, NamespaceAccess, NamespaceAccessError
 from airflow_provider_scheduler.plugin.loader_view import STATUSES, LoaderView
+from airflow_provider_scheduler.plugin.ui_static import static_router
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.json_schema import spec_json_schema
 from airflow_provider_scheduler.spec.loader import parse_document
@@ -84,7 +84,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-STATIC_DIR = Path(__file__).with_name("static")
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 MAX_LIMIT = 500
 
@@ -877,14 +876,8 @@ def create_app(portal: Portal | None = None) -> FastAPI:
             "store": redact_uri(portal.store_uri),
         }
 
-    @app.get("/static/{path:path}", include_in_schema=False)
-    def static(path: str) -> FileResponse:
-        """Files of the portal's UI bundle (``plugin/static``), behind sign-in like every route."""
-        root = STATIC_DIR.resolve()
-        target = (root / path).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            raise ApiError(404, f"no file {path!r}")
-        return FileResponse(target)
+    # The UI pages' files (plugin/ui), behind sign-in like every route; before the catch-all below.
+    app.include_router(static_router(signed_in_user))
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def not_found(path: str) -> None:

@@ -168,6 +168,14 @@ def spec_json_schema(
         "additionalProperties": False,
         "required": ["version", "namespace", "name", "tasks"],
         "properties": {
+            # spec.loader.BASE_REVISION_KEY (tests/unit/spec/test_json_schema.py keeps them equal)
+            "x-base-revision": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2**31 - 1,
+                "description": "The store revision this file was exported at (written by `show` and "
+                "`export`): `apply` refuses the file when the spec changed in the store since. Not stored.",
+            },
             "version": {"const": SPEC_VERSION, "description": "Spec language version."},
             "namespace": (
                 {"const": namespace, "description": "Team or area."}

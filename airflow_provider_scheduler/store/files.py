@@ -720,11 +720,27 @@ class FileScheduleStore(ScheduleStore):
             )
         return entry.path
 
-    @staticmethod
-    def _render(path: Path, spec: Mapping[str, Any]) -> str:
+    def _max_file_bytes(self) -> int:
+        """The largest spec file this store reads (what ``load_spec_file`` applies on the read side)."""
+        if self.policy is not None:
+            return self.policy.max_spec_bytes
+        from airflow_provider_scheduler.spec.policy import DEFAULT_MAX_SPEC_BYTES, default_policy
+
+        try:
+            return default_policy().max_spec_bytes
+        except Exception:  # configuration unreadable: the read side falls back the same way
+            return DEFAULT_MAX_SPEC_BYTES
+
+    def _render(self, path: Path, spec: Mapping[str, Any]) -> str:
         if path.suffix.lower() == ".json":
-            return json.dumps(dict(spec), indent=2, ensure_ascii=False) + "\n"
-        return spec_to_yaml(spec)
+            text = json.dumps(dict(spec), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = spec_to_yaml(spec)
+        if len(text.encode("utf-8", "surrogatepass")) > self._max_file_bytes():
+            # Never write a file this store would then skip as too large: the size limit measured the
+            # spec as compact ASCII JSON, which is also valid YAML, so that form always reads back.
+            text = json.dumps(dict(spec), separators=(",", ":")) + "\n"
+        return text
 
     def _external_lines(
         self, stored: StoredSpec | None, index: Mapping[str, Any]

@@ -134,3 +134,24 @@ class TestOneSourceOfTruth:
             if isinstance(p, dict) and p.get("pattern") == json_pattern(TASK_ID)
         ]
         assert refs
+
+
+def test_exported_files_validate_against_the_published_schema():
+    """`show`/`export` add x-base-revision; an editor checking the file against the schema accepts it."""
+    import jsonschema
+
+    from airflow_provider_scheduler.spec.json_schema import spec_json_schema
+    from airflow_provider_scheduler.spec.loader import _MAX_REVISION, BASE_REVISION_KEY
+
+    schema = spec_json_schema()
+    assert schema["properties"][BASE_REVISION_KEY]["maximum"] == _MAX_REVISION
+    exported = {
+        BASE_REVISION_KEY: 3,
+        "version": 1,
+        "namespace": "team",
+        "name": "nightly",
+        "tasks": [{"id": "a", "template": "empty"}],
+    }
+    jsonschema.validate(exported, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**exported, BASE_REVISION_KEY: -1}, schema)
