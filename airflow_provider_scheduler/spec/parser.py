@@ -165,6 +165,9 @@ def parse_spec(
     spec = parser.parse(data)
     if parser.problems or spec is None:
         raise SpecError(parser.problems[:MAX_PROBLEMS] + parser.overflow(), spec_id=parser.spec_id)
+    parser.stored_size_limit(spec)
+    if parser.problems:
+        raise SpecError(parser.problems, spec_id=parser.spec_id)
     return spec
 
 
@@ -203,6 +206,8 @@ class _Parser:
         self.task_refs: list[tuple[str, str | None, str]] = []
         #: True once a JSON Schema check was skipped or cut short because MAX_PROBLEMS were found
         self.stopped = False
+        #: the document's size as compact JSON (see size_limit), 0 until measured
+        self.measured_size = 0
 
     # helpers
     @property
@@ -522,12 +527,30 @@ class _Parser:
             tasks=tasks,
         )
 
+    def stored_size_limit(self, spec: ScheduleSpec) -> None:
+        """The spec as stored (canonical form, defaults filled in) must fit the limit too.
+
+        Otherwise a store would write what it then refuses to read back. Only measured when the
+        document itself was near the limit (the canonical form is at most a little larger).
+        """
+        limit = self.policy.max_spec_bytes
+        if self.measured_size * 2 <= limit:
+            return
+        size = len(json.dumps(spec.to_dict(), separators=(",", ":")))
+        if size > limit:
+            self.add(
+                "",
+                f"the spec is too large as stored ({size} bytes as canonical JSON, with its defaults "
+                f"filled in; at most {limit} bytes)",
+            )
+
     def size_limit(self, data: Mapping[str, Any]) -> None:
         limit = self.policy.max_spec_bytes
         try:
             size = len(json.dumps(data, default=str, separators=(",", ":")))
         except (TypeError, ValueError, RecursionError):
             return
+        self.measured_size = size
         if size > limit:
             self.add("", f"the spec is too large ({size} bytes as JSON; at most {limit} bytes)")
 

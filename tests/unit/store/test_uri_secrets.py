@@ -190,7 +190,9 @@ class TestLoaderOutputs:
             home = tmp_path / f"home{index}"
             result = self._load(uri, home)
             assert (result.refresh, sorted(result.dag_ids)) == ("ok", ["team.a", "team.b"])
-            header = json.loads(snapshot_path(uri, home).read_bytes().split(b"\n", 1)[0])
+            header = json.loads(
+                snapshot_path(uri, home).read_bytes().split(b"\n", 1)[0].split(b" ", 1)[1]
+            )  # "crc {...}"
             assert header["store"] == redact_uri(uri)
             assert "***" in header["store"]
             assert not leaked(everything_written(home))

@@ -110,10 +110,19 @@ def _conf_task(conf: Any, task_id: str = "fire") -> dict[str, Any]:
 
 
 def size_just_under_the_limit() -> Case:
+    # under the limit also as stored: the canonical form fills in defaults (a few hundred bytes)
     spec = _spec("size-under", tasks=[_conf_task({"blob": ""})])
-    room = ONE_MIB - len(_dumps(spec)) - 16
+    room = ONE_MIB - len(_dumps(spec)) - 1024
     spec["tasks"][0]["with"]["conf"]["blob"] = "x" * room
     return _json("size-under", "accepted", spec)
+
+
+def size_under_the_limit_but_not_as_stored() -> Case:
+    # the file store wrote such a spec and then skipped its own file as too large: the spec vanished
+    spec = _spec("size-under-not-stored", tasks=[_conf_task({"blob": ""})])
+    room = ONE_MIB - len(_dumps(spec)) - 16
+    spec["tasks"][0]["with"]["conf"]["blob"] = "x" * room
+    return _json("size-under-not-stored", "refused", spec, "(root): the spec is too large as stored")
 
 
 def size_just_over_the_limit() -> Case:
@@ -441,6 +450,7 @@ def redos_default_items() -> Case:
 
 GENERATORS: list[Callable[[], Case]] = [
     size_just_under_the_limit,
+    size_under_the_limit_but_not_as_stored,
     size_just_over_the_limit,
     huge_allowed_states,
     objects_at_the_cap_in_many_tasks,
