@@ -35,6 +35,9 @@ for name in "${want[@]}"; do
   "$venv/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   "$venv/bin/python" -m pip install --quiet "apache-airflow==$airflow_version" -e ".[test,lint]" 2>&1 \
     | grep -v "^WARNING: Location" || true
+  # The editable build leaves an .egg-info in the checkout; with the checkout on sys.path (PYTHONPATH,
+  # the tests' subprocesses) Airflow would see the distribution twice and load its plugin twice.
+  rm -rf ./*.egg-info
   "$venv/bin/python" -c "import airflow, airflow_provider_scheduler; assert airflow.__version__ == '$airflow_version', airflow.__version__"
   rm -f "$venv"/.installed-*
   touch "$stamp"

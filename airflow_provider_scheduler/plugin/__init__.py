@@ -89,7 +89,7 @@ class SchedulesPlugin(AirflowPlugin):
         if api_supported()
         else []
     )
-    react_apps = react_apps() if api_supported() else []
+    react_apps = react_apps()  # read by Airflow 3.1+ only; older versions ignore the attribute
 
 
 __all__ = ["URL_PREFIX", "LazySchedulesApi", "SchedulesPlugin", "api_supported"]
