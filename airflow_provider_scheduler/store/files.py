@@ -52,6 +52,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.files import spec_files_under
 from airflow_provider_scheduler.spec.loader import load_spec_file
+from airflow_provider_scheduler.store.atomic_file import _fsync_folder as _fsync_dir
 from airflow_provider_scheduler.store.atomic_file import write_atomic
 from airflow_provider_scheduler.store.base import (
     ChangeSet,
@@ -931,16 +932,3 @@ def _read_all_fd(fd: int) -> bytes:
             return b"".join(chunks)
         chunks.append(chunk)
         offset += len(chunk)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
