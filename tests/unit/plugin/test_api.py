@@ -214,6 +214,15 @@ class TestApply:
             (2, "update", "admin"),
         ]
 
+    def test_the_edit_page_flow_get_edit_put_back(self, portal: PortalEnv) -> None:
+        """What the editor does: GET the spec (canonical form), change it, PUT it with its revision."""
+        assert apply(portal["admin"], spec_doc()).status_code == 201
+        got = portal["admin"].get(f"{V1}/specs/team-a.daily").json()
+        edited = {**got["spec"], "description": "edited in the page"}
+        resp = apply(portal["admin"], edited, expected=got["revision"])
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["revision"] == 2
+
     def test_author_cannot_come_from_the_body(self, portal: PortalEnv) -> None:
         body = assert_error_shape(apply(portal["alice"], spec_doc(), author="mallory"), 422)
         assert body["problems"][0]["path"] == "author"
