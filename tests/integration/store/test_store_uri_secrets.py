@@ -77,7 +77,8 @@ def test_every_output_of_a_working_store_hides_the_password(
     home = tmp_path / "home"
     result = load_schedules({"__file__": "/dags/schedules.py"}, store=uri, home=home, pause_sync_conn_id=None)
     assert (result.refresh, result.dag_ids) == ("ok", ["team.nightly"])
-    header = json.loads(snapshot_path(uri, home).read_bytes().split(b"\n", 1)[0])
+    first_line = snapshot_path(uri, home).read_bytes().split(b"\n", 1)[0]
+    header = json.loads(first_line.split(b" ", 1)[1])  # "<crc> {...}": the checksummed header
     assert header["store"] == redact_uri(uri)
     assert header["store"].startswith(f"{SCHEME}://postgres:***@127.0.0.1:")
     written = "\n".join(p.read_text("utf-8", "replace") for p in snapshot_dir(home).iterdir() if p.is_file())
