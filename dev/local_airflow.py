@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -249,10 +250,12 @@ class AirflowServer:
         home: Path | None = None,
         dags_folder: Path | None = None,
         port: int | None = None,
+        metadata_uri: str | None = None,
     ) -> None:
         """Prepare (not start) a deployment.
 
         :param store_uri: the spec store the loader reads (default: SQLite file in ``home``).
+        :param metadata_uri: Airflow's metadata DB as a SQLAlchemy URL (default: SQLite file in ``home``).
         :param extra_env: extra environment for every component and CLI call.
         :param home: AIRFLOW_HOME to use and keep (default: a new temporary directory, removed by destroy).
         :param dags_folder: dags folder (default: ``home/dags``).
@@ -311,7 +314,16 @@ class AirflowServer:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("AIRFLOW__CORE__SQL_ALCHEMY_CONN", None)
-        self.env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+        # The metadata DB: SQLite in AIRFLOW_HOME, as `airflow standalone` has it, but every process
+        # waits up to 60 s for the write lock instead of SQLAlchemy's 5 s (with four components on two
+        # busy cores a dag-processor write can hold it longer, and the API answers "Database error").
+        self.metadata_db = self.home / "airflow.db"
+        self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
+            metadata_uri or f"sqlite:///{self.metadata_db}?timeout=60"
+        )
+        if metadata_uri and metadata_uri.startswith("postgresql+psycopg:"):
+            # psycopg 3 serves SQLAlchemy's async engine too (no asyncpg needed for the api-server).
+            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_uri
         if extra_env:
             self.env.update(extra_env)
 
@@ -356,6 +368,10 @@ class AirflowServer:
             raise RuntimeError(
                 f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
             )
+        if self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{self.metadata_db}?timeout=60":
+            # Write-ahead logging (kept in the file): readers no longer block the one writer, nor it them.
+            with contextlib.closing(sqlite3.connect(self.metadata_db, timeout=60)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
 
     def _component_args(self, name: str) -> list[str]:
         args = [str(VENV_BIN / "airflow"), name]
@@ -533,7 +549,11 @@ class AirflowServer:
         return result
 
     def destroy(self) -> None:
+        """Stop every component and remove the home (kept, and named, with APS_KEEP_AIRFLOW_HOME=1)."""
         self.stop()
+        if os.environ.get("APS_KEEP_AIRFLOW_HOME") == "1":
+            print(f"kept the Airflow home {self.home} (APS_KEEP_AIRFLOW_HOME=1)", file=sys.stderr)
+            return
         shutil.rmtree(self.home, ignore_errors=True)
 
 
