@@ -94,11 +94,7 @@ def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
     if not AIRFLOW_3:
         pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
     store_uri = postgres.new_database("airflow_schedule_specs")
-    # Airflow's own metadata DB on the same PostgreSQL, as a production deployment has it: with four
-    # components, a LocalExecutor and the portal writing at once, SQLite's single writer lock stalled
-    # the whole deployment now and then (the demo keeps SQLite; tests/integration/test_demo.py).
-    metadata_uri = postgres.new_database("airflow_metadata")
-    server = AirflowServer(store_uri=store_uri, metadata_uri=metadata_uri, extra_env=EXAMPLE_ADMIN_SETTINGS)
+    server = AirflowServer(store_uri=store_uri, extra_env=EXAMPLE_ADMIN_SETTINGS)
     server.env.update(portal_env(server.home))
     _copy_example_dags(server.dags_folder)
     try:
