@@ -250,12 +250,10 @@ class AirflowServer:
         home: Path | None = None,
         dags_folder: Path | None = None,
         port: int | None = None,
-        metadata_uri: str | None = None,
     ) -> None:
         """Prepare (not start) a deployment.
 
         :param store_uri: the spec store the loader reads (default: SQLite file in ``home``).
-        :param metadata_uri: Airflow's metadata DB as a SQLAlchemy URL (default: SQLite file in ``home``).
         :param extra_env: extra environment for every component and CLI call.
         :param home: AIRFLOW_HOME to use and keep (default: a new temporary directory, removed by destroy).
         :param dags_folder: dags folder (default: ``home/dags``).
@@ -318,12 +316,7 @@ class AirflowServer:
         # waits up to 60 s for the write lock instead of SQLAlchemy's 5 s (with four components on two
         # busy cores a dag-processor write can hold it longer, and the API answers "Database error").
         self.metadata_db = self.home / "airflow.db"
-        self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
-            metadata_uri or f"sqlite:///{self.metadata_db}?timeout=60"
-        )
-        if metadata_uri and metadata_uri.startswith("postgresql+psycopg:"):
-            # psycopg 3 serves SQLAlchemy's async engine too (no asyncpg needed for the api-server).
-            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_uri
+        self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{self.metadata_db}?timeout=60"
         if extra_env:
             self.env.update(extra_env)
 
@@ -368,7 +361,7 @@ class AirflowServer:
             raise RuntimeError(
                 f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
             )
-        if self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{self.metadata_db}?timeout=60":
+        if self.metadata_db.exists():  # (an extra_env may have pointed Airflow elsewhere)
             # Write-ahead logging (kept in the file): readers no longer block the one writer, nor it them.
             with contextlib.closing(sqlite3.connect(self.metadata_db, timeout=60)) as db:
                 db.execute("PRAGMA journal_mode=WAL")
