@@ -250,10 +250,13 @@ class AirflowServer:
         home: Path | None = None,
         dags_folder: Path | None = None,
         port: int | None = None,
+        metadata_uri: str | None = None,
     ) -> None:
         """Prepare (not start) a deployment.
 
         :param store_uri: the spec store the loader reads (default: SQLite file in ``home``).
+        :param metadata_uri: Airflow's metadata DB, a ``postgresql+psycopg://`` URL (default: SQLite
+            file ``airflow.db`` in ``home``).
         :param extra_env: extra environment for every component and CLI call.
         :param home: AIRFLOW_HOME to use and keep (default: a new temporary directory, removed by destroy).
         :param dags_folder: dags folder (default: ``home/dags``).
@@ -317,6 +320,10 @@ class AirflowServer:
         # busy cores a dag-processor write can hold it longer, and the API answers "Database error").
         self.metadata_db = self.home / "airflow.db"
         self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{self.metadata_db}?timeout=60"
+        if metadata_uri:
+            # psycopg 3 serves SQLAlchemy's async engine too (the api-server needs no asyncpg).
+            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_uri
+            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_uri
         if extra_env:
             self.env.update(extra_env)
 

@@ -90,11 +90,34 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def airflow(postgres: PostgresServer) -> Iterator[AirflowServer]:
+def airflow_metadata() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own for the shared Airflow's metadata DB.
+
+    Not SQLite: with a LocalExecutor and four components on SQLite, Airflow 3.3's api-server now and
+    then stalls every component for the lock's whole timeout (then answers "Database error").
+    Not the ``postgres`` server: the store-outage tests stop that one, and Airflow must stay up.
+    """
+    if find_postgres_bin() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    server = PostgresServer()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def airflow(postgres: PostgresServer, airflow_metadata: PostgresServer) -> Iterator[AirflowServer]:
     if not AIRFLOW_3:
         pytest.skip("the shared end-to-end deployment runs Airflow 3.x")
     store_uri = postgres.new_database("airflow_schedule_specs")
-    server = AirflowServer(store_uri=store_uri, extra_env=EXAMPLE_ADMIN_SETTINGS)
+    server = AirflowServer(
+        store_uri=store_uri,
+        metadata_uri=airflow_metadata.new_database("airflow"),
+        extra_env=EXAMPLE_ADMIN_SETTINGS,
+    )
     server.env.update(portal_env(server.home))
     _copy_example_dags(server.dags_folder)
     try:
