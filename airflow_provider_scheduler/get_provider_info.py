@@ -138,6 +138,13 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "5",
                         "default": "10",
                     },
+                    "max_at_dates": {
+                        "description": "Most date-times one `at` schedule may list (at most 500).",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "20",
+                        "default": "100",
+                    },
                     "allowed_templates": {
                         "description": (
                             "Per-namespace allow-list of task and notification templates, as JSON; the key "

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.factory.callbacks import notification_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
-from airflow_provider_scheduler.factory.timetables import airflow_schedule
+from airflow_provider_scheduler.factory.timetables import airflow_schedule, schedule_summary
 from airflow_provider_scheduler.spec.schedule import (
+    AnyOfSchedule,
     AssetSchedule,
+    AtSchedule,
     CronSchedule,
     EverySchedule,
     MultiCronSchedule,
@@ -61,9 +63,11 @@ def _schedule_text(spec: ScheduleSpec) -> str:
     """The schedule in words, with its timezone (Airflow's UI shows the cron without it)."""
     schedule = spec.schedule
     if isinstance(schedule, CronSchedule):
-        return f"{_code(schedule.cron)} {schedule.tz}"
+        return f"{_code(schedule.cron)} {schedule.tz}{_skips_text(schedule)}"
     if isinstance(schedule, MultiCronSchedule):
-        return f"{', '.join(_code(c) for c in schedule.crons)} {schedule.tz}"
+        return f"{', '.join(_code(c) for c in schedule.crons)} {schedule.tz}{_skips_text(schedule)}"
+    if isinstance(schedule, AtSchedule | AnyOfSchedule):
+        return _code(schedule_summary(schedule), 300)
     if isinstance(schedule, EverySchedule):
         return f"every {_code(schedule.to_json()['every'])}"
     if isinstance(schedule, OnceSchedule):
@@ -71,6 +75,18 @@ def _schedule_text(spec: ScheduleSpec) -> str:
     if isinstance(schedule, AssetSchedule):
         return f"when {schedule.mode} of {len(schedule.assets)} asset(s) update"
     return "none: triggered runs only"
+
+
+def _skips_text(schedule: CronSchedule | MultiCronSchedule) -> str:
+    parts = []
+    if schedule.skip_holidays:
+        parts.append(f"public holidays in {', '.join(schedule.skip_holidays)}")
+    if schedule.skip_dates:
+        parts.append(
+            ", ".join(d.isoformat() for d in schedule.skip_dates[:10])
+            + (" ..." if len(schedule.skip_dates) > 10 else "")
+        )
+    return f", except {' and '.join(parts)}" if parts else ""
 
 
 def origin_doc(spec: ScheduleSpec, origin: SpecOrigin | None) -> str:

@@ -184,10 +184,7 @@ def _is_once(spec: ScheduleSpec) -> bool:
 
 def drop_reason(spec: ScheduleSpec, now: datetime) -> str | None:
     """Why ``spec`` no longer belongs to the DAG set, or None."""
-    # spec is imported when the first DAG is built, not when the loader module is (parse-path cost)
-    from airflow_provider_scheduler.spec.dates import utc_instant
-
-    end = None if spec.end_date is None else utc_instant(spec.end_date)
+    end = spec.end_datetime()  # a plain date includes that day
     if end is not None and _is_once(spec) and now >= end:
         return f"@once finished (its run ended {end.isoformat()})"
     if end is not None and now > end + EXPIRY_GRACE:

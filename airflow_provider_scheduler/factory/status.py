@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.factory.snapshot import snapshot_dir, store_key
-from airflow_provider_scheduler.spec.dates import date_from_canonical, utc_instant
+from airflow_provider_scheduler.spec.dates import date_from_canonical, end_of_day
 from airflow_provider_scheduler.store.atomic_file import write_atomic
 
 if TYPE_CHECKING:
@@ -71,8 +71,10 @@ def spec_state(spec: Mapping[str, Any], paused: bool, now: datetime | None = Non
     end_text = spec.get("end_date")
     if isinstance(end_text, str):
         try:
-            end = utc_instant(date_from_canonical(end_text))
-        except ValueError:
+            schedule = spec.get("schedule")
+            tz = schedule.get("timezone") if isinstance(schedule, dict) else None
+            end = end_of_day(date_from_canonical(end_text), tz if isinstance(tz, str) else "UTC")
+        except (ValueError, KeyError):  # a damaged row: no end (zoneinfo's not-found is a KeyError)
             end = None
         if end is not None and (now or datetime.now(UTC)) >= end:
             return "finished" if spec.get("schedule") == "@once" else "ended"

@@ -5,18 +5,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.schedule import (
-    CRON_PRESETS,
+    AnyOfSchedule,
     AssetSchedule,
+    AtSchedule,
     CronSchedule,
     EverySchedule,
     ManualSchedule,
     MultiCronSchedule,
     OnceSchedule,
     Schedule,
-    merge_crons,
 )
+from airflow_provider_scheduler.timetables import SpecTimetable, member_summary
 
 
 def _airflow_class(name: str, *modules: str) -> Any:
@@ -32,50 +32,62 @@ def _airflow_class(name: str, *modules: str) -> Any:
 def airflow_schedule(schedule: Schedule) -> Any:
     """The ``DAG(schedule=...)`` value of a spec schedule (imports Airflow).
 
-    :raises SpecError: several crons that differ in more than one field on Airflow 2.11, which has no
-        ``MultipleCronTriggerTimetable`` (path ``schedule.crons``).
+    Cron, several crons, intervals in an ``any_of`` and every union of them run on the provider's
+    :class:`~airflow_provider_scheduler.timetables.SpecTimetable` (registered by its plugin), whose
+    summary in Airflow's UI names the timezone; ``at`` is Airflow's own ``EventsTimetable``.
     """
     if isinstance(schedule, ManualSchedule):
         return None
     if isinstance(schedule, OnceSchedule):
         return "@once"
-    if isinstance(schedule, CronSchedule):
-        cls = _airflow_class("CronTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
-        return cls(schedule.expression, timezone=schedule.tz)
-    if isinstance(schedule, MultiCronSchedule):
-        return _several_crons(schedule)
+    if isinstance(schedule, CronSchedule | MultiCronSchedule):
+        return SpecTimetable(schedule.timetable_members())
     if isinstance(schedule, EverySchedule):
         cls = _airflow_class("DeltaTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
         return cls(schedule.every)
+    if isinstance(schedule, AtSchedule):
+        return _events(schedule)
     if isinstance(schedule, AssetSchedule):
-        from airflow.providers.common.compat.sdk import Asset, AssetAll, AssetAny
-
-        objects = [Asset(uri) for uri in schedule.assets]
-        return AssetAny(*objects) if schedule.mode == "any" else AssetAll(*objects)
+        return _assets(schedule)
+    if isinstance(schedule, AnyOfSchedule):
+        times = schedule.time_members
+        timetable = (
+            _events(times[0])
+            if len(times) == 1 and isinstance(times[0], AtSchedule)
+            else SpecTimetable(schedule.timetable_members())
+        )
+        assets = schedule.assets
+        if assets is None:
+            return timetable
+        cls = _airflow_class("AssetOrTimeSchedule", "airflow.sdk", "airflow.timetables.assets")
+        if cls is not None:
+            return cls(timetable=timetable, assets=_assets(assets))
+        dataset_cls = _airflow_class("DatasetOrTimeSchedule", "airflow.timetables.datasets")
+        return dataset_cls(timetable=timetable, datasets=_assets(assets))
     raise TypeError(f"unknown schedule kind {type(schedule).__name__}")
 
 
-def _several_crons(schedule: MultiCronSchedule) -> Any:
-    expressions = [CRON_PRESETS.get(c, c) for c in schedule.crons]
-    cls = _airflow_class("MultipleCronTriggerTimetable", "airflow.sdk", "airflow.timetables.trigger")
-    if cls is not None:
-        return cls(*expressions, timezone=schedule.tz)
-    # Airflow 2.11 has no MultipleCronTriggerTimetable. When the expressions differ in one field
-    # only, one cron with that field comma-joined fires at exactly the union of their times.
-    merged = merge_crons(expressions)
-    if merged is None:
-        from airflow import __version__ as airflow_version
+def schedule_summary(schedule: Schedule) -> str:
+    """A time schedule in a few words: the summary Airflow's UI shows for it (timezone included)."""
+    members = getattr(schedule, "timetable_members", None)
+    text = "; ".join(member_summary(m) for m in members()) if members else str(schedule.to_json())
+    assets = schedule.assets if isinstance(schedule, AnyOfSchedule) else None
+    if assets is not None:
+        text += f"; or when {assets.mode} of {len(assets.assets)} asset(s) update"
+    return text
 
-        raise SpecError(
-            [
-                Problem(
-                    "schedule.crons",
-                    "several cron expressions that differ in more than one field need Airflow 3 "
-                    f"(MultipleCronTriggerTimetable), and this is Airflow {airflow_version}; use crons "
-                    "that differ in one field only (e.g. '0 6 * * *' and '0 18 * * *') or one cron "
-                    "expression",
-                )
-            ]
-        )
-    cron_cls = _airflow_class("CronTriggerTimetable", "airflow.timetables.trigger")
-    return cron_cls(merged, timezone=schedule.tz)
+
+def _events(schedule: AtSchedule) -> Any:
+    # The core class: on 3.3.2 the airflow.sdk copy fails to serialize (KeyError '_summary').
+    import pendulum
+    from airflow.timetables.events import EventsTimetable
+
+    instants = sorted(pendulum.instance(i) for i in schedule.instants)
+    return EventsTimetable(event_dates=instants, presorted=True, description=schedule_summary(schedule))
+
+
+def _assets(schedule: AssetSchedule) -> Any:
+    from airflow.providers.common.compat.sdk import Asset, AssetAll, AssetAny
+
+    objects = [Asset(uri) for uri in schedule.assets]
+    return AssetAny(*objects) if schedule.mode == "any" else AssetAll(*objects)

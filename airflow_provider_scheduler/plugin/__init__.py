@@ -5,7 +5,7 @@ ignored under Airflow's default lazy provider discovery). Airflow loads plugins 
 (scheduler, dag-processor, triggerer, task runner), so importing this module builds nothing: the API
 app is an ASGI wrapper that imports and builds :func:`.api.create_app` on the api-server's first
 request under ``/schedules``. On Airflow 2.11 and 3.0 the plugin loads and offers nothing (the CLI is
-the path there).
+the path there), apart from the timetable spec DAGs are scheduled with, which every version needs.
 
 The pages are the ``react_apps`` of :mod:`~airflow_provider_scheduler.plugin.ui_apps` (plain ES
 modules, no build); their files are served by the Schedules API app under ``/schedules/static``.
@@ -14,6 +14,7 @@ modules, no build); their files are served by the Schedules API app under ``/sch
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
@@ -80,6 +81,26 @@ class LazySchedulesApi:
         await self.app(scope, receive, send)
 
 
+class RegisteredTimetables(Sequence):
+    """The plugin's ``timetables``: the class spec DAGs are scheduled with, imported on first read.
+
+    Airflow only iterates this list, and only where it serializes or reads back a DAG (dag-processor,
+    scheduler, api-server); the other processes that load plugins (triggerer, task runner) never pay
+    for importing Airflow's timetable modules (croniter, cron_descriptor: about 15 ms).
+    """
+
+    def _classes(self) -> tuple[type, ...]:
+        from airflow_provider_scheduler.timetables import SpecTimetable
+
+        return (SpecTimetable,)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._classes()[index]
+
+    def __len__(self) -> int:
+        return 1
+
+
 class SchedulesPlugin(AirflowPlugin):
     """The provider's plugin: the Schedules API at ``/schedules/api/v1`` and the Schedules pages (3.1+)."""
 
@@ -90,6 +111,8 @@ class SchedulesPlugin(AirflowPlugin):
         else []
     )
     react_apps = react_apps()  # read by Airflow 3.1+ only; older versions ignore the attribute
+    # Every version: Airflow serializes (and its scheduler reads back) only timetables a plugin lists.
+    timetables = RegisteredTimetables()  # type: ignore[assignment]  # Airflow only iterates it
 
 
-__all__ = ["URL_PREFIX", "LazySchedulesApi", "SchedulesPlugin", "api_supported"]
+__all__ = ["URL_PREFIX", "LazySchedulesApi", "RegisteredTimetables", "SchedulesPlugin", "api_supported"]

@@ -3,7 +3,8 @@
 One function per concept: reading a value a user wrote (:func:`read_date`, :func:`read_aware_datetime`),
 reading the canonical text a store wrote (:func:`date_from_canonical`), writing it
 (:func:`date_to_json`), the DAG's datetime (:func:`at_midnight`: a date means midnight in the schedule's
-timezone) and an instant to compare (:func:`utc_instant`: a date means midnight UTC).
+timezone; :func:`end_of_day`: an ``end_date`` that is a date includes that day) and an instant to
+compare (:func:`utc_instant`: a date means midnight UTC).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import UTC, date, datetime, time
 DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: what the published JSON Schema accepts for a date or date-time with offset
 DATE_OR_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$"
+
+#: what the published JSON Schema accepts for a date-time with offset (``at``)
+DATETIME_WITH_OFFSET_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
 SpecDate = date | datetime
 
@@ -82,6 +86,15 @@ def at_midnight(value: SpecDate | None, tz: str) -> datetime | None:
     import zoneinfo  # only when a DAG is built from a date-only spec
 
     return datetime.combine(value, time(0, 0), tzinfo=zoneinfo.ZoneInfo(tz))
+
+
+def end_of_day(value: SpecDate | None, tz: str) -> datetime | None:
+    """An ``end_date`` as an aware datetime: a date includes that day (23:59:59 in ``tz``)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    import zoneinfo  # only when a DAG is built from a date-only spec
+
+    return datetime.combine(value, time(23, 59, 59), tzinfo=zoneinfo.ZoneInfo(tz))
 
 
 def utc_instant(value: SpecDate) -> datetime:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.calendars import MAX_CALENDARS
 from airflow_provider_scheduler.spec.catalog import default_catalog
-from airflow_provider_scheduler.spec.dates import DATE_OR_DATETIME_PATTERN
+from airflow_provider_scheduler.spec.dates import DATE_OR_DATETIME_PATTERN, DATETIME_WITH_OFFSET_PATTERN
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
 from airflow_provider_scheduler.spec.model import SPEC_VERSION
 from airflow_provider_scheduler.spec.parser import (
@@ -35,9 +36,12 @@ from airflow_provider_scheduler.spec.regex_guard import MAX_PATTERN
 from airflow_provider_scheduler.spec.schedule import (
     ASSET_URI,
     CRON_PRESETS,
+    MAX_ANY_OF,
     MAX_ASSET_URI,
     MAX_ASSETS,
+    MAX_AT_DATES,
     MAX_CRONS,
+    MAX_SKIP_DATES,
     PRESET_ALIASES,
 )
 
@@ -238,6 +242,110 @@ def spec_json_schema(
     }
 
 
+def _skips() -> dict[str, Any]:
+    """``skip_holidays`` and ``skip_dates``, allowed on cron and crons schedules."""
+    code = {"type": "string", "pattern": r"^[A-Z]{2,3}(-[A-Z0-9]{1,4})?$", "maxLength": 16}
+    return {
+        "skip_holidays": {
+            "description": "Holiday calendars whose public holidays are skipped: a country code (DE, US) "
+            "or country-subdivision (DE-BY, US-NY), or a list of them (the holidays package's calendars).",
+            "anyOf": [code, {"type": "array", "minItems": 1, "maxItems": MAX_CALENDARS, "items": code}],
+        },
+        "skip_dates": {
+            "description": "Local dates (in the schedule's timezone) on which no run happens.",
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_SKIP_DATES,
+            "items": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        },
+    }
+
+
+def _time_forms() -> list[dict[str, Any]]:
+    """The time schedule forms as objects (the members ``any_of`` accepts)."""
+    return [
+        {
+            "title": "Cron in a timezone",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["cron", "timezone"],
+            "properties": {
+                "cron": {"$ref": "#/$defs/cron"},
+                "timezone": {"$ref": "#/$defs/timezone"},
+                **_skips(),
+            },
+        },
+        {
+            "title": "Several cron times",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["crons", "timezone"],
+            "properties": {
+                "crons": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_CRONS,
+                    "items": {"$ref": "#/$defs/cron"},
+                },
+                "timezone": {"$ref": "#/$defs/timezone"},
+                **_skips(),
+            },
+        },
+        {
+            "title": "Fixed interval",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["every"],
+            "properties": {
+                "every": {"$ref": "#/$defs/duration"},
+                "anchor": {
+                    "type": ["string", "null"],
+                    "pattern": DATE_OR_DATETIME_PATTERN,
+                    "description": "Date-time the intervals are counted from.",
+                },
+            },
+        },
+        {
+            "title": "At explicit date-times",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["at"],
+            "properties": {
+                "at": {
+                    "description": "Date-times with offsets (2026-03-01T09:00:00+01:00); one run at each.",
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_AT_DATES,
+                    "items": {"type": "string", "pattern": DATETIME_WITH_OFFSET_PATTERN},
+                },
+            },
+        },
+    ]
+
+
+def _assets_form() -> dict[str, Any]:
+    return {
+        "title": "When assets are updated",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["assets"],
+        "properties": {
+            "assets": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ASSETS,
+                "uniqueItems": True,
+                "items": {
+                    "type": "string",
+                    "pattern": json_pattern(ASSET_URI),
+                    "maxLength": MAX_ASSET_URI,
+                },
+            },
+            "mode": {"enum": ["all", "any"], "default": "all"},
+        },
+    }
+
+
 def _schedule_schema() -> dict[str, Any]:
     return {
         "description": "When runs happen. null = manual only.",
@@ -246,60 +354,22 @@ def _schedule_schema() -> dict[str, Any]:
             {"type": "null", "title": "Manual only"},
             {"const": "@once", "title": "Once, at start_date"},
             {"$ref": "#/$defs/cron", "title": "Cron in UTC"},
+            *_time_forms(),
+            _assets_form(),
             {
-                "title": "Cron in a timezone",
+                "title": "Any of several schedules",
+                "description": "A run at every time any member gives (at most one per instant), in any "
+                "timezones; at most one assets member (then also when those assets update).",
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["cron", "timezone"],
-                "properties": {"cron": {"$ref": "#/$defs/cron"}, "timezone": {"$ref": "#/$defs/timezone"}},
-            },
-            {
-                "title": "Several cron times",
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["crons", "timezone"],
+                "required": ["any_of"],
                 "properties": {
-                    "crons": {
+                    "any_of": {
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": MAX_CRONS,
-                        "items": {"$ref": "#/$defs/cron"},
-                    },
-                    "timezone": {"$ref": "#/$defs/timezone"},
-                },
-            },
-            {
-                "title": "Fixed interval",
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["every"],
-                "properties": {
-                    "every": {"$ref": "#/$defs/duration"},
-                    "anchor": {
-                        "type": ["string", "null"],
-                        "pattern": DATE_OR_DATETIME_PATTERN,
-                        "description": "Date-time the intervals are counted from.",
-                    },
-                },
-            },
-            {
-                "title": "When assets are updated",
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["assets"],
-                "properties": {
-                    "assets": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": MAX_ASSETS,
-                        "uniqueItems": True,
-                        "items": {
-                            "type": "string",
-                            "pattern": json_pattern(ASSET_URI),
-                            "maxLength": MAX_ASSET_URI,
-                        },
-                    },
-                    "mode": {"enum": ["all", "any"], "default": "all"},
+                        "maxItems": MAX_ANY_OF,
+                        "items": {"anyOf": [{"$ref": "#/$defs/cron"}, *_time_forms(), _assets_form()]},
+                    }
                 },
             },
         ],

@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scheduler.spec.dates import at_midnight, date_to_json
+from airflow_provider_scheduler.spec.dates import at_midnight, date_to_json, end_of_day
 from airflow_provider_scheduler.spec.durations import format_duration
-from airflow_provider_scheduler.spec.schedule import EverySchedule, Schedule
+from airflow_provider_scheduler.spec.schedule import AtSchedule, EverySchedule, Schedule
 
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.catalog import TemplateCatalog
@@ -228,13 +228,15 @@ class ScheduleSpec:
         to the first ``anchor + n * every`` at or after it, so runs happen at the anchor's times.
         """
         start = at_midnight(self.start_date, self.timezone)
+        if start is None and isinstance(self.schedule, AtSchedule):
+            return min(self.schedule.instants)  # explicit instants need no start_date
         if isinstance(self.schedule, EverySchedule):
             return self.schedule.align_start(start)
         return start
 
     def end_datetime(self) -> datetime | None:
-        """``end_date`` as an aware datetime (a date means midnight in the schedule's timezone)."""
-        return at_midnight(self.end_date, self.timezone)
+        """``end_date`` as an aware datetime (a date includes that day, in the schedule's timezone)."""
+        return end_of_day(self.end_date, self.timezone)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON-able form (stable key order); ``parse_spec`` accepts it back unchanged."""

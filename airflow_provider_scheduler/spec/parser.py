@@ -33,7 +33,13 @@ from airflow_provider_scheduler.spec.regex_guard import (
     pattern_cost,
     pattern_refusal,
 )
-from airflow_provider_scheduler.spec.schedule import ManualSchedule, Schedule, parse_schedule
+from airflow_provider_scheduler.spec.schedule import (
+    AnyOfSchedule,
+    AtSchedule,
+    ManualSchedule,
+    Schedule,
+    parse_schedule,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.catalog import CatalogEntry, TemplateCatalog
@@ -491,7 +497,7 @@ class _Parser:
 
         if schedule is not None and not isinstance(schedule, ManualSchedule):
             # (Airflow 2.11 refuses any schedule, assets included, without a start_date)
-            if start_date is None and data.get("start_date") is None:
+            if start_date is None and data.get("start_date") is None and schedule.kind != "at":
                 self.add("start_date", "is required for a scheduled spec (e.g. 2026-01-01)")
             self.interval_limit(schedule)
         if (
@@ -615,6 +621,13 @@ class _Parser:
         return len(self.problems) == before
 
     def interval_limit(self, schedule: Schedule) -> None:
+        for path, member in _at_members(schedule):
+            if len(member.instants) > self.policy.max_at_dates:
+                self.add(
+                    path,
+                    f"lists {len(member.instants)} date-times; this deployment allows at most "
+                    f"{self.policy.max_at_dates} ([schedule_specs] max_at_dates)",
+                )
         minimum = self.policy.min_interval
         if minimum <= timedelta(0):
             return
@@ -1262,3 +1275,16 @@ def _json_type_words(kind: Any) -> str:
     if isinstance(kind, list):
         return " or ".join(words.get(str(k), str(k)) for k in kind)
     return words.get(kind, str(kind))
+
+
+def _at_members(schedule: Schedule) -> list[tuple[str, AtSchedule]]:
+    """The ``at`` schedules in ``schedule`` (itself or ``any_of`` members), with their paths."""
+    if isinstance(schedule, AtSchedule):
+        return [("schedule.at", schedule)]
+    if isinstance(schedule, AnyOfSchedule):
+        return [
+            (f"schedule.any_of[{i}].at", m)
+            for i, m in enumerate(schedule.members)
+            if isinstance(m, AtSchedule)
+        ]
+    return []

@@ -26,6 +26,7 @@ class GovernancePolicy:
     :param max_spec_bytes: largest spec file / document accepted, checked before parsing.
     :param max_active_runs: the highest ``max_active_runs`` a spec may ask for.
     :param max_retries: the highest ``retries`` a spec may ask for.
+    :param max_at_dates: most date-times one ``at`` schedule may list (at most the language's 500).
     :param allowed_templates: per-namespace allow-list of task and notification template names;
         the key ``"*"`` applies to namespaces not listed. ``None`` allows every enabled template.
         This is where ``[schedule_specs] allowed_templates`` is read and enforced (parser and factory).
@@ -37,6 +38,7 @@ class GovernancePolicy:
     max_spec_bytes: int = DEFAULT_MAX_SPEC_BYTES
     max_active_runs: int = 16
     max_retries: int = 10
+    max_at_dates: int = 100
     allowed_templates: Mapping[str, frozenset[str]] | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -54,6 +56,7 @@ class GovernancePolicy:
                 self.max_spec_bytes,
                 self.max_active_runs,
                 self.max_retries,
+                self.max_at_dates,
                 allowed,
             )
         )
@@ -90,6 +93,7 @@ class GovernancePolicy:
             ("max_spec_bytes", "max_spec_bytes"),
             ("max_active_runs", "max_active_runs"),
             ("max_retries", "max_retries"),
+            ("max_at_dates", "max_at_dates"),
         ):
             raw = options.get(option)
             if raw not in (None, ""):
@@ -130,6 +134,7 @@ class GovernancePolicy:
             "max_spec_bytes": self.max_spec_bytes,
             "max_active_runs": self.max_active_runs,
             "max_retries": self.max_retries,
+            "max_at_dates": self.max_at_dates,
         }
 
 
@@ -141,6 +146,7 @@ CONFIG_OPTIONS = (
     "max_spec_bytes",
     "max_active_runs",
     "max_retries",
+    "max_at_dates",
     "allowed_templates",
 )
 

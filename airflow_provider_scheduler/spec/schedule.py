@@ -9,6 +9,12 @@ Forms (see the README's spec reference):
 * ``{crons: ["0 6 * * *", "30 18 * * *"], timezone: "..."}`` - several cron times.
 * ``{every: "PT4H", anchor: "2026-01-01T00:30:00Z"}`` - a fixed interval, optionally counted from an anchor.
 * ``{assets: ["s3://bucket/key", ...], mode: all|any}`` - data-aware: runs when the assets are updated.
+* ``{at: ["2026-03-01T09:00:00+01:00", ...]}`` - explicit instants (date-times with offsets).
+* ``{any_of: [<schedule>, ...]}`` - the union of time schedules in any timezones (and at most one
+  ``assets`` member: Airflow's asset-or-time schedule).
+
+``cron`` and ``crons`` schedules (also as ``any_of`` members) may skip the public holidays of
+calendars (``skip_holidays: DE-BY`` or a list) and local dates (``skip_dates: [2026-12-24]``).
 
 ``airflow_provider_scheduler.factory.timetables`` turns them into Airflow timetables.
 """
@@ -17,12 +23,14 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+from airflow_provider_scheduler.spec.calendars import MAX_CALENDARS, check_holiday_code
 from airflow_provider_scheduler.spec.cron_gaps import never_fires_reason, shortest_gap
 from airflow_provider_scheduler.spec.dates import read_aware_datetime
 from airflow_provider_scheduler.spec.durations import DurationError, format_duration, parse_duration
@@ -45,6 +53,12 @@ _RANDOM = re.compile(r"[Rr](?:\(\d+-\d+\))?(?:/\d+)?")
 MAX_CRONS = 24
 MAX_ASSETS = 50
 MAX_ASSET_URI = 1500
+#: at most this many ``skip_dates`` in one schedule
+MAX_SKIP_DATES = 366
+#: at most this many members in ``any_of``
+MAX_ANY_OF = 12
+#: at most this many instants in ``at`` (the admin option ``[schedule_specs] max_at_dates`` may lower it)
+MAX_AT_DATES = 500
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,6 +173,8 @@ class CronSchedule(Schedule):
 
     cron: str
     tz: str = "UTC"
+    skip_holidays: tuple[str, ...] = ()
+    skip_dates: tuple[date, ...] = ()
     kind: ClassVar[str] = "cron"
 
     @property
@@ -170,13 +186,19 @@ class CronSchedule(Schedule):
         """The five-field expression (presets expanded)."""
         return CRON_PRESETS.get(self.cron, self.cron)
 
-    def to_json(self) -> str | dict[str, str]:
-        if self.tz == "UTC":
+    def to_json(self) -> str | dict[str, Any]:
+        if self.tz == "UTC" and not self.skip_holidays and not self.skip_dates:
             return self.cron
-        return {"cron": self.cron, "timezone": self.tz}
+        return {"cron": self.cron, "timezone": self.tz, **_skips_json(self.skip_holidays, self.skip_dates)}
 
     def min_interval(self) -> timedelta:
         return cron_min_gap((self.expression,), self.tz)
+
+    def timetable_members(self) -> list[dict[str, Any]]:
+        """The members of the provider's ``SpecTimetable`` that run this schedule."""
+        return [
+            {"cron": self.expression, "timezone": self.tz, **_skips_json(self.skip_holidays, self.skip_dates)}
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +207,8 @@ class MultiCronSchedule(Schedule):
 
     crons: tuple[str, ...]
     tz: str = "UTC"
+    skip_holidays: tuple[str, ...] = ()
+    skip_dates: tuple[date, ...] = ()
     kind: ClassVar[str] = "crons"
 
     @property
@@ -192,31 +216,27 @@ class MultiCronSchedule(Schedule):
         return self.tz
 
     def to_json(self) -> dict[str, Any]:
-        return {"crons": list(self.crons), "timezone": self.tz}
+        return {
+            "crons": list(self.crons),
+            "timezone": self.tz,
+            **_skips_json(self.skip_holidays, self.skip_dates),
+        }
 
     def min_interval(self) -> timedelta:
         return cron_min_gap(tuple(CRON_PRESETS.get(c, c) for c in self.crons), self.tz)
 
+    def timetable_members(self) -> list[dict[str, Any]]:
+        skips = _skips_json(self.skip_holidays, self.skip_dates)
+        return [{"cron": CRON_PRESETS.get(c, c), "timezone": self.tz, **skips} for c in self.crons]
 
-def merge_crons(expressions: list[str]) -> str | None:
-    """Merge cron expressions that differ in at most one field into one expression, else None."""
-    split = [e.split() for e in expressions]
-    differing = [i for i in range(5) if len({fields[i] for fields in split}) > 1]
-    if len(differing) > 1:
-        return None
-    merged = list(split[0])
-    if differing:
-        i = differing[0]
-        values: list[str] = []
-        for fields in split:
-            for part in fields[i].split(","):
-                if part not in values:
-                    values.append(part)
-        if "*" in values:
-            return None
-        merged[i] = ",".join(values)
-    result = " ".join(merged)
-    return result if check_cron(result) is None else None
+
+def _skips_json(skip_holidays: tuple[str, ...], skip_dates: tuple[date, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if skip_holidays:
+        out["skip_holidays"] = list(skip_holidays)
+    if skip_dates:
+        out["skip_dates"] = [d.isoformat() for d in skip_dates]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +255,9 @@ class EverySchedule(Schedule):
 
     def min_interval(self) -> timedelta:
         return self.every
+
+    def timetable_members(self) -> list[dict[str, Any]]:
+        return [{"every": int(self.every.total_seconds())}]
 
     def align_start(self, start: datetime | None) -> datetime | None:
         """Return the first ``anchor + n * every`` at or after ``start`` (the DAG's effective start)."""
@@ -261,13 +284,148 @@ class AssetSchedule(Schedule):
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class AtSchedule(Schedule):
+    """Explicit instants (date-times with offsets): one run at each."""
+
+    instants: tuple[datetime, ...]
+    kind: ClassVar[str] = "at"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": [i.isoformat() for i in self.instants]}
+
+    def min_interval(self) -> timedelta:
+        ordered = sorted(self.instants)
+        gaps = [b - a for a, b in itertools.pairwise(ordered)]
+        return min(gaps) if gaps else timedelta.max
+
+    def timetable_members(self) -> list[dict[str, Any]]:
+        return [{"at": [i.isoformat() for i in sorted(self.instants)]}]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOfSchedule(Schedule):
+    """The union of time schedules (any kinds and timezones), plus at most one ``assets`` member.
+
+    A run fires at every time any member gives (at most one run per instant); with an ``assets``
+    member it is Airflow's asset-or-time schedule. A plain-date ``start_date`` / ``end_date`` means
+    midnight UTC here.
+    """
+
+    members: tuple[Schedule, ...]
+    kind: ClassVar[str] = "any_of"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"any_of": [_member_json(m) for m in self.members]}
+
+    @property
+    def time_members(self) -> tuple[Schedule, ...]:
+        return tuple(m for m in self.members if not isinstance(m, AssetSchedule))
+
+    @property
+    def assets(self) -> AssetSchedule | None:
+        return next((m for m in self.members if isinstance(m, AssetSchedule)), None)
+
+    def timetable_members(self) -> list[dict[str, Any]]:
+        return [member for m in self.time_members for member in m.timetable_members()]  # type: ignore[attr-defined]
+
+    def min_interval(self) -> timedelta | None:
+        times = self.time_members
+        if not times:
+            return None
+        gaps = [g for m in times if (g := m.min_interval()) is not None]
+        if len(times) > 1:
+            gaps.append(union_gap(times))
+        return min(gaps) if gaps else None
+
+
+def _member_json(member: Schedule) -> Any:
+    """A member in its object form (a cron member always names its timezone)."""
+    value = member.to_json()
+    if isinstance(member, CronSchedule) and isinstance(value, str):
+        return {"cron": value, "timezone": member.tz}
+    return value
+
+
+#: how far ahead (and how many runs per member) :func:`union_gap` looks
+_UNION_HORIZON = timedelta(days=731)
+_UNION_RUNS = 4000
+
+
+def union_gap(members: tuple[Schedule, ...]) -> timedelta:
+    """The shortest time between two runs of *different* members, over the next two years of runs.
+
+    Each member's own shortest gap is exact (``min_interval``); the gaps across members (different
+    timezones, intervals, instants) are measured on the runs themselves, from 2026-01-01 (at most
+    ``_UNION_RUNS`` per member: a member that runs more often has a gap below any sensible limit).
+    """
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    end = start + _UNION_HORIZON
+    times: list[tuple[datetime, int]] = []
+    for index, member in enumerate(members):
+        times.extend((when, index) for when in _member_runs(member, start, end))
+    times.sort()
+    best = timedelta.max
+    for (a, i), (b, j) in itertools.pairwise(times):
+        if i != j and b != a:  # one instant from two members is one run
+            best = min(best, b - a)
+    return best
+
+
+def _member_runs(member: Schedule, start: datetime, end: datetime) -> list[datetime]:
+    if isinstance(member, AtSchedule):
+        return [i for i in member.instants if start <= i <= end] or list(member.instants)
+    if isinstance(member, EverySchedule):
+        runs: list[datetime] = []
+        when = member.anchor or start
+        while when <= end and len(runs) < _UNION_RUNS:
+            runs.append(when)
+            when += member.every
+        return runs
+    import zoneinfo
+
+    from croniter import croniter
+
+    expressions: tuple[str, ...]
+    if isinstance(member, CronSchedule):
+        expressions, tz = (member.expression,), member.tz
+    elif isinstance(member, MultiCronSchedule):
+        expressions, tz = tuple(CRON_PRESETS.get(c, c) for c in member.crons), member.tz
+    else:  # pragma: no cover - any_of members are checked when parsed
+        return []
+    zone = zoneinfo.ZoneInfo(tz)
+    runs = []
+    for expression in expressions:
+        it = croniter(expression, start.astimezone(zone))
+        for _ in range(_UNION_RUNS):
+            when = it.get_next(datetime)
+            if when > end:
+                break
+            runs.append(when.astimezone(UTC))
+    return runs
+
+
 _SCHEDULE_KEYS = {
-    "cron": ("cron", "timezone"),
-    "crons": ("crons", "timezone"),
+    "cron": ("cron", "timezone", "skip_holidays", "skip_dates"),
+    "crons": ("crons", "timezone", "skip_holidays", "skip_dates"),
     "every": ("every", "anchor"),
     "assets": ("assets", "mode"),
+    "at": ("at",),
+    "any_of": ("any_of",),
 }
-_ALL_SCHEDULE_KEYS = ("cron", "crons", "timezone", "every", "anchor", "assets", "mode")
+_ALL_SCHEDULE_KEYS = (
+    "cron",
+    "crons",
+    "timezone",
+    "skip_holidays",
+    "skip_dates",
+    "every",
+    "anchor",
+    "assets",
+    "mode",
+    "at",
+    "any_of",
+)
 
 
 def _check_cron_text(value: Any, path: str, problems: list[Problem]) -> str | None:
@@ -334,16 +492,20 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
             Problem(
                 path,
                 "must be null, a cron expression or preset, or an object with one of: "
-                "cron, crons, every, assets",
+                "cron, crons, every, assets, at, any_of",
             )
         )
         return None
+    return _parse_object(value, path, problems)
+
+
+def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) -> Schedule | None:
     forms = [k for k in _SCHEDULE_KEYS if k in value]
     if len(forms) != 1:
         if forms:
             problems.append(Problem(path, f"use only one of {', '.join(forms)} in a schedule"))
         else:
-            problems.append(Problem(path, "must contain one of: cron, crons, every, assets"))
+            problems.append(Problem(path, "must contain one of: cron, crons, every, assets, at, any_of"))
         for key in value:
             if key not in _ALL_SCHEDULE_KEYS:
                 problems.append(_unknown_key(key, _ALL_SCHEDULE_KEYS, join_path(path, str(key))))
@@ -355,6 +517,10 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
         if key not in allowed:
             problems.append(_unknown_key(key, allowed, join_path(path, str(key)), form=form))
             ok = False
+    if form in ("cron", "crons"):
+        skip_holidays = _check_skip_holidays(value.get("skip_holidays"), f"{path}.skip_holidays", problems)
+        skip_dates = _check_skip_dates(value.get("skip_dates"), f"{path}.skip_dates", problems)
+        ok = ok and skip_holidays is not None and skip_dates is not None
     if form == "cron":
         cron = _check_cron_text(value["cron"], f"{path}.cron", problems)
         if "timezone" not in value:
@@ -365,7 +531,11 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
         tz = _check_tz(value["timezone"], f"{path}.timezone", problems)
         if cron == "@once":
             return None
-        return CronSchedule(cron, tz) if cron and tz and ok else None
+        if not (cron and tz and ok):
+            return None
+        assert skip_holidays is not None
+        assert skip_dates is not None
+        return CronSchedule(cron, tz, skip_holidays, skip_dates)
     if form == "crons":
         crons_value = value["crons"]
         crons: list[str] = []
@@ -391,7 +561,16 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
             )
             return None
         tz = _check_tz(value["timezone"], f"{path}.timezone", problems)
-        return MultiCronSchedule(tuple(crons), tz) if ok and tz else None
+        if not (ok and tz):
+            return None
+        assert skip_holidays is not None
+        assert skip_dates is not None
+        return MultiCronSchedule(tuple(crons), tz, skip_holidays, skip_dates)
+    if form == "at":
+        instants = _check_instants(value["at"], f"{path}.at", problems)
+        return AtSchedule(instants) if instants is not None and ok else None
+    if form == "any_of":
+        return _parse_any_of(value["any_of"], f"{path}.any_of", problems) if ok else None
     if form == "every":
         every = None
         try:
@@ -441,6 +620,149 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
         )
         ok = False
     return AssetSchedule(tuple(assets), mode) if ok else None
+
+
+def _check_skip_holidays(value: Any, path: str, problems: list[Problem]) -> tuple[str, ...] | None:
+    """``skip_holidays``: a calendar code or a list of them (None: invalid, reported)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        problems.append(
+            Problem(path, "must be a holiday calendar code such as 'DE-BY' or 'US', or a list of them")
+        )
+        return None
+    if len(items) > MAX_CALENDARS:
+        problems.append(Problem(path, f"at most {MAX_CALENDARS} holiday calendars are allowed"))
+        return None
+    codes: list[str] = []
+    ok = True
+    for i, code in enumerate(items):
+        item_path = path if isinstance(value, str) else f"{path}[{i}]"
+        if not isinstance(code, str) or len(code) > 16:
+            problems.append(Problem(item_path, "must be a holiday calendar code such as 'DE-BY' or 'US'"))
+            ok = False
+            continue
+        reason = check_holiday_code(code)
+        if reason:
+            problems.append(Problem(item_path, reason))
+            ok = False
+        elif code in codes:
+            problems.append(Problem(item_path, f"{code!r} is listed twice"))
+            ok = False
+        else:
+            codes.append(code)
+    return tuple(codes) if ok else None
+
+
+def _check_skip_dates(value: Any, path: str, problems: list[Problem]) -> tuple[date, ...] | None:
+    """``skip_dates``: local dates (``2026-12-24``) on which no run happens (None: invalid, reported)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        problems.append(Problem(path, "must be a non-empty list of dates such as 2026-12-24"))
+        return None
+    if len(value) > MAX_SKIP_DATES:
+        problems.append(Problem(path, f"at most {MAX_SKIP_DATES} dates are allowed, not {len(value)}"))
+        return None
+    days: list[date] = []
+    ok = True
+    for i, item in enumerate(value):
+        day = None
+        if isinstance(item, date) and not isinstance(item, datetime):
+            day = item
+        elif isinstance(item, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+            try:
+                day = date.fromisoformat(item)
+            except ValueError:
+                day = None
+        if day is None:
+            problems.append(
+                Problem(f"{path}[{i}]", "must be a date such as 2026-12-24 (in the schedule's timezone)")
+            )
+            ok = False
+        elif day in days:
+            problems.append(Problem(f"{path}[{i}]", f"{day.isoformat()} is listed twice"))
+            ok = False
+        else:
+            days.append(day)
+    return tuple(sorted(days)) if ok else None
+
+
+def _check_instants(value: Any, path: str, problems: list[Problem]) -> tuple[datetime, ...] | None:
+    """``at``: date-times with offsets (None: invalid, reported)."""
+    if not isinstance(value, list) or not value:
+        problems.append(
+            Problem(
+                path, "must be a non-empty list of date-times with offsets such as 2026-03-01T09:00:00+01:00"
+            )
+        )
+        return None
+    if len(value) > MAX_AT_DATES:
+        problems.append(Problem(path, f"at most {MAX_AT_DATES} date-times are allowed, not {len(value)}"))
+        return None
+    instants: list[datetime] = []
+    ok = True
+    for i, item in enumerate(value):
+        when = _parse_aware_datetime(item, f"{path}[{i}]", problems)
+        if when is None:
+            ok = False
+        elif any(when == seen for seen in instants):
+            problems.append(Problem(f"{path}[{i}]", f"{item} is listed twice (the same instant)"))
+            ok = False
+        else:
+            instants.append(when)
+    return tuple(instants) if ok else None
+
+
+def _parse_any_of(value: Any, path: str, problems: list[Problem]) -> Schedule | None:
+    if not isinstance(value, list) or not value:
+        problems.append(
+            Problem(path, "must be a non-empty list of schedules (cron, crons, every, at, assets)")
+        )
+        return None
+    if len(value) > MAX_ANY_OF:
+        problems.append(Problem(path, f"at most {MAX_ANY_OF} schedules are allowed, not {len(value)}"))
+        return None
+    members: list[Schedule] = []
+    ok = True
+    assets_at: list[int] = []
+    for i, item in enumerate(value):
+        item_path = f"{path}[{i}]"
+        if isinstance(item, Mapping) and "any_of" in item:
+            problems.append(
+                Problem(item_path, "an any_of cannot contain another any_of; list its members here")
+            )
+            ok = False
+            continue
+        if item is None or (
+            isinstance(item, str) and PRESET_ALIASES.get(item.strip(), item.strip()) == "@once"
+        ):
+            problems.append(
+                Problem(item_path, "must be a time schedule (cron, crons, every, at) or an assets schedule")
+            )
+            ok = False
+            continue
+        member = parse_schedule(item, item_path, problems)
+        if member is None:
+            ok = False
+            continue
+        if isinstance(member, AssetSchedule):
+            assets_at.append(i)
+        members.append(member)
+    if len(assets_at) > 1:
+        problems.append(
+            Problem(
+                f"{path}[{assets_at[1]}]",
+                "at most one assets member is allowed in any_of (list all the assets in that one, with "
+                "mode: any or all)",
+            )
+        )
+        ok = False
+    if ok and len(assets_at) == len(members):
+        problems.append(Problem(path, "needs at least one time schedule (cron, crons, every, at)"))
+        ok = False
+    return AnyOfSchedule(tuple(members)) if ok else None
 
 
 def _unknown_key(key: Any, allowed: tuple[str, ...], path: str, form: str | None = None) -> Problem:

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "get_provider_info": 2,
     "store": 2,
     "hooks": 2,
+    "timetables": 3,
     "triggers": 3,
     "sensors": 3,
     "operators": 3,

@@ -98,13 +98,16 @@ class TestBuildDag:
         berlin = ZoneInfo("Europe/Berlin")
 
         assert dag.dag_id == "analytics.daily-orders"
-        assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+        assert type(dag.timetable).__name__ == "SpecTimetable"
+        assert dag.timetable.summary == "0 6 * * 1-5 Europe/Berlin"
         assert dag.timetable == airflow_schedule(CronSchedule("0 6 * * 1-5", "Europe/Berlin"))
         assert dag.timetable != airflow_schedule(CronSchedule("0 6 * * 1-5", "UTC"))
         assert dag.timetable != airflow_schedule(CronSchedule("0 7 * * 1-5", "Europe/Berlin"))
         assert dag.start_date == datetime(2026, 1, 1, tzinfo=berlin)
         assert dag.timezone.name == "Europe/Berlin"
-        assert dag.end_date == datetime(2027, 1, 1, tzinfo=berlin)
+        assert dag.end_date == datetime(
+            2027, 1, 1, 23, 59, 59, tzinfo=berlin
+        )  # a plain date includes that day
         assert dag.catchup is True
         assert dag.max_active_runs == 3
         assert dag.dagrun_timeout == timedelta(hours=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -15,20 +14,8 @@ from airflow_provider_scheduler.spec import (
     ManualSchedule,
     MultiCronSchedule,
     OnceSchedule,
-    SpecError,
 )
-
-try:
-    from airflow.sdk import __version__ as _sdk_version  # noqa: F401
-
-    AIRFLOW_3 = True
-except ImportError:
-    AIRFLOW_3 = False
-
-
-def _expression(timetable: Any) -> str:
-    # the task-SDK timetable (3.x) has .expression; core's (2.11) has .summary
-    return getattr(timetable, "expression", None) or timetable.summary
+from airflow_provider_scheduler.spec.schedule import parse_schedule
 
 
 class TestAirflowSchedule:
@@ -57,32 +44,50 @@ class TestAirflowSchedule:
         assert airflow_schedule(ManualSchedule()) is None
         assert airflow_schedule(OnceSchedule()) == "@once"
 
-    def test_cron_is_a_trigger_timetable(self):
+    def test_cron_is_the_spec_timetable_naming_its_timezone(self):
         timetable = airflow_schedule(CronSchedule("@daily", "Europe/Berlin"))
-        assert type(timetable).__name__ == "CronTriggerTimetable"
-        assert _expression(timetable) == "0 0 * * *"
+        assert type(timetable).__name__ == "SpecTimetable"
+        assert timetable.summary == "0 0 * * * Europe/Berlin"
+        assert timetable.serialize() == {"members": [{"cron": "0 0 * * *", "timezone": "Europe/Berlin"}]}
 
     def test_every_is_a_delta_trigger_timetable(self):
         timetable = airflow_schedule(EverySchedule(timedelta(hours=4)))
         assert type(timetable).__name__ == "DeltaTriggerTimetable"
 
-    @pytest.mark.skipif(not AIRFLOW_3, reason="MultipleCronTriggerTimetable exists from Airflow 3.0 on")
-    def test_several_crons_on_airflow_3(self):
-        timetable = airflow_schedule(MultiCronSchedule(("0 6 * * *", "30 18 * * *"), "UTC"))
-        assert type(timetable).__name__ == "MultipleCronTriggerTimetable"
+    def test_several_crons_on_every_version(self):
+        # (Airflow 2.11 has no MultipleCronTriggerTimetable; the provider's timetable is the union)
+        timetable = airflow_schedule(MultiCronSchedule(("0 6 * * *", "30 18 * * 1-5"), "Asia/Tokyo"))
+        assert timetable.summary == "0 6 * * * Asia/Tokyo; 30 18 * * 1-5 Asia/Tokyo"
 
-    @pytest.mark.skipif(AIRFLOW_3, reason="Airflow 2.11 has no MultipleCronTriggerTimetable")
-    def test_several_crons_on_airflow_2(self):
-        merged = airflow_schedule(MultiCronSchedule(("0 6 * * *", "0 18 * * *"), "UTC"))
-        assert type(merged).__name__ == "CronTriggerTimetable"
-        assert _expression(merged) == "0 6,18 * * *"
-        with pytest.raises(SpecError) as info:
-            airflow_schedule(MultiCronSchedule(("0 6 * * *", "30 18 * * *"), "UTC"))
-        assert info.value.problems[0].path == "schedule.crons"
-        assert info.value.problems[0].message.startswith(
-            "several cron expressions that differ in more than one field need Airflow 3 "
-            "(MultipleCronTriggerTimetable), and this is Airflow 2.11"
+    def test_at_is_airflows_events_timetable(self):
+        schedule = parse_schedule(
+            {"at": ["2026-06-01T09:00:00+02:00", "2026-03-01T09:00:00+01:00"]}, "schedule", []
         )
+        timetable = airflow_schedule(schedule)
+        assert (
+            type(timetable).__module__ + "." + type(timetable).__name__
+            == "airflow.timetables.events.EventsTimetable"
+        )
+        assert [d.astimezone(UTC).isoformat() for d in timetable.event_dates] == [
+            "2026-03-01T08:00:00+00:00",
+            "2026-06-01T07:00:00+00:00",
+        ]
+
+    def test_any_of_with_assets_is_asset_or_time(self):
+        schedule = parse_schedule(
+            {
+                "any_of": [
+                    {"cron": "0 9 * * 1-5", "timezone": "Europe/London"},
+                    {"cron": "0 9 * * 1-5", "timezone": "America/New_York"},
+                    {"assets": ["s3://warehouse/orders"]},
+                ]
+            },
+            "schedule",
+            [],
+        )
+        value = airflow_schedule(schedule)
+        assert type(value).__name__ in ("AssetOrTimeSchedule", "DatasetOrTimeSchedule")
+        assert value.timetable.summary == "0 9 * * 1-5 Europe/London; 0 9 * * 1-5 America/New_York"
 
     def test_assets(self):
         from airflow.providers.common.compat.sdk import AssetAll, AssetAny

@@ -155,3 +155,51 @@ def test_exported_files_validate_against_the_published_schema():
     jsonschema.validate(exported, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**exported, BASE_REVISION_KEY: -1}, schema)
+
+
+LANGUAGE_1_1_SCHEDULES = [
+    {
+        "cron": "0 6 * * 1-5",
+        "timezone": "Europe/Berlin",
+        "skip_holidays": "DE-BY",
+        "skip_dates": ["2026-12-24"],
+    },
+    {"crons": ["0 6 * * *", "0 18 * * *"], "timezone": "UTC", "skip_holidays": ["US", "CA-ON"]},
+    {"at": ["2026-03-01T09:00:00+01:00", "2026-06-01T09:00:00+02:00"]},
+    {
+        "any_of": [
+            {"cron": "0 9 * * 1-5", "timezone": "Europe/London"},
+            {"cron": "0 9 * * 1-5", "timezone": "America/New_York"},
+            {"assets": ["s3://warehouse/orders"]},
+        ]
+    },
+]
+
+
+class TestLanguage11Schedules:
+    @pytest.mark.parametrize("schedule_value", LANGUAGE_1_1_SCHEDULES)
+    def test_the_schema_and_the_parser_agree(self, schema, valid, registry, policy, schedule_value):
+        valid["schedule"] = schedule_value
+        validator = Draft202012Validator(schema)
+        assert list(validator.iter_errors(valid)) == []
+        canonical = parse_spec(valid, registry=registry, policy=policy).to_dict()
+        assert list(validator.iter_errors(canonical)) == []
+
+    @pytest.mark.parametrize(
+        "schedule_value",
+        [
+            {"cron": "0 6 * * *", "timezone": "UTC", "skip_holidays": "de-by"},
+            {"at": ["2026-03-01T09:00:00"]},
+            {"every": "PT4H", "skip_dates": ["2026-12-24"]},
+            {"any_of": [{"any_of": ["@daily"]}]},
+        ],
+    )
+    def test_the_schema_refuses_what_the_parser_refuses(
+        self, schema, valid, registry, policy, schedule_value
+    ):
+        from airflow_provider_scheduler.spec import SpecError
+
+        valid["schedule"] = schedule_value
+        assert not Draft202012Validator(schema).is_valid(valid)
+        with pytest.raises(SpecError):
+            parse_spec(valid, registry=registry, policy=policy)

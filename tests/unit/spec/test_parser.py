@@ -650,6 +650,36 @@ class TestParams:
         )
 
 
+class TestDates:
+    def test_a_plain_end_date_includes_that_day(self, valid, registry):
+        valid["schedule"] = {"cron": "0 6 * * *", "timezone": "Europe/Berlin"}
+        valid["end_date"] = "2026-12-31"
+        spec = parse_spec(valid, registry=registry)
+        assert spec.end_datetime().isoformat() == "2026-12-31T23:59:59+01:00"
+        valid["end_date"] = "2026-12-31T06:00:00+01:00"  # a date-time stays exact
+        assert parse_spec(valid, registry=registry).end_datetime().isoformat() == "2026-12-31T06:00:00+01:00"
+
+    def test_at_needs_no_start_date(self, valid, registry):
+        valid["schedule"] = {"at": ["2026-06-01T09:00:00+02:00", "2026-03-01T09:00:00+01:00"]}
+        valid.pop("start_date", None)
+        spec = parse_spec(valid, registry=registry)
+        assert spec.start_datetime().isoformat() == "2026-03-01T09:00:00+01:00"
+
+    def test_at_dates_are_limited_by_the_deployment(self, valid, registry):
+        valid["schedule"] = {"any_of": ["@daily", {"at": ["2026-03-01T09:00:00Z", "2026-03-02T09:00:00Z"]}]}
+        assert one_problem(valid, registry, GovernancePolicy(max_at_dates=1)) == (
+            "schedule.any_of[1].at",
+            "lists 2 date-times; this deployment allows at most 1 ([schedule_specs] max_at_dates)",
+        )
+        assert GovernancePolicy.from_options({"max_at_dates": "7"}).max_at_dates == 7
+
+    def test_any_of_plain_dates_are_midnight_utc(self, valid, registry):
+        valid["schedule"] = {"any_of": ["@daily", {"cron": "0 9 * * *", "timezone": "Asia/Tokyo"}]}
+        valid["start_date"] = "2026-01-01"
+        spec = parse_spec(valid, registry=registry)
+        assert spec.start_datetime() == datetime(2026, 1, 1, tzinfo=UTC)
+
+
 class TestGovernance:
     def test_max_tasks(self, valid, registry):
         assert one_problem(valid, registry, GovernancePolicy(max_tasks=3)) == (
@@ -670,6 +700,20 @@ class TestGovernance:
             "schedule.every",
             "runs as often as every 1 minute; this deployment allows at most one run every 5 minutes",
         )
+
+    def test_min_interval_over_an_any_of_union(self, valid, registry):
+        # each member runs once a day; together 09:00 London and 09:00 New York are 4-5 hours apart
+        valid["schedule"] = {
+            "any_of": [
+                {"cron": "0 9 * * 1-5", "timezone": "Europe/London"},
+                {"cron": "0 9 * * 1-5", "timezone": "America/New_York"},
+            ]
+        }
+        assert one_problem(valid, registry, GovernancePolicy(min_interval=timedelta(hours=6))) == (
+            "schedule",
+            "runs as often as every 4 hours; this deployment allows at most one run every 6 hours",
+        )
+        assert parse_spec(valid, registry=registry).schedule.kind == "any_of"
 
     def test_min_interval_crons_close_together(self, valid, registry):
         valid["schedule"] = {"crons": ["0 6 * * *", "2 6 * * *"], "timezone": "UTC"}

@@ -16,6 +16,7 @@ CHANGED = {
     "max_spec_bytes": 1000,
     "max_active_runs": 2,
     "max_retries": 1,
+    "max_at_dates": 3,
     "allowed_templates": {"qa": ["empty"]},
 }
 

@@ -15,7 +15,7 @@ from airflow_provider_scheduler.spec import (
     MultiCronSchedule,
     OnceSchedule,
 )
-from airflow_provider_scheduler.spec.schedule import cron_min_gap, merge_crons, parse_schedule
+from airflow_provider_scheduler.spec.schedule import cron_min_gap, parse_schedule
 
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.errors import Problem
@@ -106,13 +106,21 @@ class TestParse:
             ),
             (
                 {"cron": "0 6 * * *", "timezone": "CET", "tz": "x"},
-                [("schedule.tz", "unknown key 'tz'; allowed here: cron, timezone")],
+                [
+                    (
+                        "schedule.tz",
+                        "unknown key 'tz'; allowed here: cron, timezone, skip_holidays, skip_dates",
+                    )
+                ],
             ),
             (
                 {"cron": "0 6 * * *", "every": "PT1H"},
                 [("schedule", "use only one of cron, every in a schedule")],
             ),
-            ({"timezone": "UTC"}, [("schedule", "must contain one of: cron, crons, every, assets")]),
+            (
+                {"timezone": "UTC"},
+                [("schedule", "must contain one of: cron, crons, every, assets, at, any_of")],
+            ),
             (
                 {"every": "PT4H", "timezone": "UTC"},
                 [
@@ -176,7 +184,7 @@ class TestParse:
                     (
                         "schedule",
                         "must be null, a cron expression or preset, or an object with one of: "
-                        "cron, crons, every, assets",
+                        "cron, crons, every, assets, at, any_of",
                     )
                 ],
             ),
@@ -215,20 +223,185 @@ class TestMinInterval:
         assert AssetSchedule(("s3://a/b",)).min_interval() is None
 
 
-class TestMergeCrons:
-    def test_differ_in_one_field(self):
-        assert merge_crons(["0 6 * * *", "0 18 * * *"]) == "0 6,18 * * *"
-
-    def test_differ_in_two_fields(self):
-        assert merge_crons(["0 6 * * *", "30 18 * * *"]) is None
-
-    def test_star_is_not_merged(self):
-        assert merge_crons(["0 6 * * *", "0 * * * *"]) is None
-
-
 class TestEveryAnchor:
     def test_align_start(self):
         schedule = EverySchedule(timedelta(hours=4), datetime(2026, 1, 1, 0, 30, tzinfo=UTC))
         start = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
         assert schedule.align_start(start) == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
         assert schedule.align_start(None) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+
+
+class TestSkippedDays:
+    def test_holidays_and_dates_on_cron_and_crons(self):
+        result, problems = parse(
+            {
+                "cron": "0 6 * * 1-5",
+                "timezone": "Europe/Berlin",
+                "skip_holidays": "DE-BY",
+                "skip_dates": ["2026-12-31", "2026-12-24"],
+            }
+        )
+        assert problems == []
+        assert result.skip_holidays == ("DE-BY",)
+        assert [d.isoformat() for d in result.skip_dates] == ["2026-12-24", "2026-12-31"]  # sorted
+        assert result.to_json() == {
+            "cron": "0 6 * * 1-5",
+            "timezone": "Europe/Berlin",
+            "skip_holidays": ["DE-BY"],
+            "skip_dates": ["2026-12-24", "2026-12-31"],
+        }
+        assert parse(result.to_json())[0] == result
+        crons, problems = parse(
+            {"crons": ["0 6 * * *", "0 18 * * *"], "timezone": "UTC", "skip_holidays": ["US", "CA-ON"]}
+        )
+        assert problems == []
+        assert crons.skip_holidays == ("US", "CA-ON")
+
+    def test_a_utc_cron_with_skips_keeps_its_object_form(self):
+        result, _ = parse({"cron": "@daily", "timezone": "UTC", "skip_dates": ["2026-12-25"]})
+        assert result.to_json() == {"cron": "@daily", "timezone": "UTC", "skip_dates": ["2026-12-25"]}
+
+    @pytest.mark.parametrize(
+        ("skip", "path", "message"),
+        [
+            (
+                "DE-XX",
+                "schedule.skip_holidays",
+                "unknown subdivision 'XX' of DE in holiday calendar 'DE-XX' (DE has: ",
+            ),
+            (
+                ["DE", "GER"],
+                "schedule.skip_holidays[1]",
+                "unknown holiday calendar 'GER' (did you mean 'GR'?)",
+            ),
+            (
+                ["de-by"],
+                "schedule.skip_holidays[0]",
+                "unknown holiday calendar 'de-by' (did you mean 'DE-BY'?)",
+            ),
+            (["DE", "DE"], "schedule.skip_holidays[1]", "'DE' is listed twice"),
+            ([], "schedule.skip_holidays", "must be a holiday calendar code"),
+            (7, "schedule.skip_holidays", "must be a holiday calendar code"),
+        ],
+    )
+    def test_bad_calendar_codes(self, skip, path, message):
+        result, problems = parse({"cron": "0 6 * * *", "timezone": "UTC", "skip_holidays": skip})
+        assert result is None
+        assert [p for p, _ in problems] == [path]
+        assert problems[0][1].startswith(message), problems
+
+    @pytest.mark.parametrize(
+        ("dates", "path", "message"),
+        [
+            (["2026-12-24T00:00:00Z"], "schedule.skip_dates[0]", "must be a date such as 2026-12-24"),
+            (["2026-02-30"], "schedule.skip_dates[0]", "must be a date such as 2026-12-24"),
+            (["2026-12-24", "2026-12-24"], "schedule.skip_dates[1]", "2026-12-24 is listed twice"),
+            ("2026-12-24", "schedule.skip_dates", "must be a non-empty list of dates"),
+        ],
+    )
+    def test_bad_skip_dates(self, dates, path, message):
+        result, problems = parse({"cron": "0 6 * * *", "timezone": "UTC", "skip_dates": dates})
+        assert result is None
+        assert [p for p, _ in problems] == [path]
+        assert problems[0][1].startswith(message), problems
+
+    def test_not_on_other_forms(self):
+        _, problems = parse({"every": "PT4H", "skip_dates": ["2026-12-24"]})
+        assert problems == [
+            ("schedule.skip_dates", "'skip_dates' cannot be used with 'every'; allowed here: every, anchor")
+        ]
+
+
+class TestAt:
+    def test_instants_with_offsets(self):
+        result, problems = parse({"at": ["2026-06-01T09:00:00+02:00", "2026-03-01T09:00:00+01:00"]})
+        assert problems == []
+        assert result.kind == "at"
+        assert result.min_interval() == datetime(2026, 6, 1, 7, tzinfo=UTC) - datetime(
+            2026, 3, 1, 8, tzinfo=UTC
+        )
+        assert parse(result.to_json())[0] == result
+
+    @pytest.mark.parametrize(
+        ("value", "path", "message"),
+        [
+            (["2026-03-01T09:00:00"], "schedule.at[0]", "2026-03-01T09:00:00 has no timezone; add one"),
+            (["2026-03-01"], "schedule.at[0]", "2026-03-01 has no timezone; add one"),
+            (["soon"], "schedule.at[0]", "'soon' is not a date-time"),
+            (
+                ["2026-03-01T09:00:00+01:00", "2026-03-01T08:00:00Z"],
+                "schedule.at[1]",
+                "2026-03-01T08:00:00Z is listed twice (the same instant)",
+            ),
+            ([], "schedule.at", "must be a non-empty list of date-times with offsets"),
+        ],
+    )
+    def test_refused(self, value, path, message):
+        result, problems = parse({"at": value})
+        assert result is None
+        assert [p for p, _ in problems] == [path]
+        assert problems[0][1].startswith(message), problems
+
+    def test_at_most_a_limit(self, monkeypatch):
+        from airflow_provider_scheduler.spec import schedule as schedule_module
+
+        monkeypatch.setattr(schedule_module, "MAX_AT_DATES", 2)
+        _, problems = parse({"at": ["2026-03-01T09:00:00Z", "2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z"]})
+        assert problems == [("schedule.at", "at most 2 date-times are allowed, not 3")]
+
+
+class TestAnyOf:
+    LONDON_NY = [
+        {"cron": "0 9 * * 1-5", "timezone": "Europe/London"},
+        {"cron": "0 9 * * 1-5", "timezone": "America/New_York"},
+    ]
+
+    def test_timezones_and_one_assets_member(self):
+        result, problems = parse({"any_of": [*self.LONDON_NY, {"assets": ["s3://warehouse/orders"]}]})
+        assert problems == []
+        assert result.kind == "any_of"
+        assert result.assets == AssetSchedule(("s3://warehouse/orders",))
+        assert len(result.time_members) == 2
+        assert result.timezone == "UTC"  # plain start/end dates mean midnight UTC
+        assert parse(result.to_json())[0] == result
+
+    def test_the_gap_is_measured_over_the_union(self):
+        result, _ = parse({"any_of": self.LONDON_NY})
+        # 09:00 London and 09:00 New York are 5 hours apart, 4 in the weeks the US is already on
+        # summer time and the UK not yet.
+        assert result.min_interval() == timedelta(hours=4)
+
+    def test_a_cron_string_member_is_utc(self):
+        result, problems = parse({"any_of": ["@daily", {"at": ["2026-03-01T09:00:00+01:00"]}]})
+        assert problems == []
+        assert result.to_json()["any_of"][0] == {"cron": "@daily", "timezone": "UTC"}
+
+    @pytest.mark.parametrize(
+        ("members", "path", "message"),
+        [
+            (
+                [
+                    {"assets": ["s3://a/x"]},
+                    {"cron": "0 6 * * *", "timezone": "UTC"},
+                    {"assets": ["s3://b/y"]},
+                ],
+                "schedule.any_of[2]",
+                "at most one assets member is allowed in any_of",
+            ),
+            ([{"assets": ["s3://a/x"]}], "schedule.any_of", "needs at least one time schedule"),
+            ([None], "schedule.any_of[0]", "must be a time schedule"),
+            (["@once"], "schedule.any_of[0]", "must be a time schedule"),
+            ([{"any_of": ["@daily"]}], "schedule.any_of[0]", "an any_of cannot contain another any_of"),
+            ([], "schedule.any_of", "must be a non-empty list of schedules"),
+            (
+                [{"cron": "0 6 * * *", "timezone": "Europe/Berln"}],
+                "schedule.any_of[0].timezone",
+                "unknown timezone",
+            ),
+        ],
+    )
+    def test_refused(self, members, path, message):
+        result, problems = parse({"any_of": members})
+        assert result is None
+        assert [p for p, _ in problems] == [path], problems
+        assert problems[0][1].startswith(message), problems
