@@ -145,6 +145,17 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "20",
                         "default": "100",
                     },
+                    "asset_targets": {
+                        "description": (
+                            "Per-namespace glob patterns of the asset URIs a namespace's task outlets may "
+                            'update, as JSON; {namespace} is the spec\'s namespace, "*" applies to '
+                            "namespaces not listed. Empty: any URI (set it on shared deployments)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"analytics": ["s3://warehouse/{namespace}/*"], "*": []}',
+                        "default": "",
+                    },
                     "allowed_templates": {
                         "description": (
                             "Per-namespace allow-list of task and notification templates, as JSON; the key "

@@ -77,6 +77,15 @@ def _schedule_text(spec: ScheduleSpec) -> str:
     return "none: triggered runs only"
 
 
+def _outlets(task: Any) -> dict[str, Any]:
+    """``outlets=[Asset(uri), ...]`` for a task that updates assets (nothing otherwise)."""
+    if not task.outlets:
+        return {}
+    from airflow.providers.common.compat.sdk import Asset  # only for specs whose tasks emit assets
+
+    return {"outlets": [Asset(uri) for uri in task.outlets]}
+
+
 def _skips_text(schedule: CronSchedule | MultiCronSchedule) -> str:
     parts = []
     if schedule.skip_holidays:
@@ -274,7 +283,9 @@ def build_dag(
     with dag:
         for i, task in enumerate(spec.tasks):
             try:
-                built = templates[task.id].build(task.id, task.with_, **task.operator_kwargs())
+                built = templates[task.id].build(
+                    task.id, task.with_, **task.operator_kwargs(), **_outlets(task)
+                )
             except Exception as exc:
                 raise SpecBuildError(
                     f"tasks[{i}] ({task.id}): template {task.template!r} failed: {exc}"

@@ -89,5 +89,9 @@ def _events(schedule: AtSchedule) -> Any:
 def _assets(schedule: AssetSchedule) -> Any:
     from airflow.providers.common.compat.sdk import Asset, AssetAll, AssetAny
 
-    objects = [Asset(uri) for uri in schedule.assets]
-    return AssetAny(*objects) if schedule.mode == "any" else AssetAll(*objects)
+    def condition(node: tuple[str, tuple[Any, ...]]) -> Any:
+        op, items = node
+        objects = [Asset(item) if isinstance(item, str) else condition(item) for item in items]
+        return AssetAny(*objects) if op == "any" else AssetAll(*objects)
+
+    return condition(schedule.tree)

@@ -124,6 +124,7 @@ def _task(t: Mapping[str, Any]) -> TaskSpec:
         execution_timeout=_duration(t.get("execution_timeout")),
         trigger_rule=trigger_rule,
         role=role,
+        outlets=tuple(_str(x) for x in t.get("outlets") or ()),
     )
 
 

@@ -17,6 +17,7 @@ from airflow_provider_scheduler.spec.model import SPEC_VERSION
 from airflow_provider_scheduler.spec.parser import (
     MAX_DESCRIPTION,
     MAX_NOTIFIERS,
+    MAX_OUTLETS,
     MAX_OWNER,
     MAX_PARAM_DESCRIPTION,
     MAX_TAG_LENGTH,
@@ -117,6 +118,23 @@ def spec_json_schema(
             "type": "string",
             "description": "IANA timezone name.",
             "examples": ["Europe/Berlin", "UTC"],
+        },
+        "assetUri": {"type": "string", "pattern": json_pattern(ASSET_URI), "maxLength": MAX_ASSET_URI},
+        "assetExpression": {
+            "description": "All or any of asset URIs and nested expressions.",
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                op: {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_ASSETS,
+                    "items": {"anyOf": [{"$ref": "#/$defs/assetUri"}, {"$ref": "#/$defs/assetExpression"}]},
+                }
+                for op in ("all", "any")
+            },
         },
         "schedule": _schedule_schema(),
         "param": _param_schema(),
@@ -331,17 +349,18 @@ def _assets_form() -> dict[str, Any]:
         "required": ["assets"],
         "properties": {
             "assets": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_ASSETS,
-                "uniqueItems": True,
-                "items": {
-                    "type": "string",
-                    "pattern": json_pattern(ASSET_URI),
-                    "maxLength": MAX_ASSET_URI,
-                },
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ASSETS,
+                        "uniqueItems": True,
+                        "items": {"$ref": "#/$defs/assetUri"},
+                    },
+                    {"$ref": "#/$defs/assetExpression"},
+                ]
             },
-            "mode": {"enum": ["all", "any"], "default": "all"},
+            "mode": {"enum": ["all", "any"], "default": "all", "description": "With a list of URIs only."},
         },
     }
 
@@ -436,6 +455,15 @@ def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
             "execution_timeout": {"$ref": "#/$defs/duration"},
             "trigger_rule": {"enum": list(TRIGGER_RULES)},
             "role": {"enum": list(ROLES), "description": "Airflow setup/teardown task."},
+            "outlets": {
+                "description": "Asset URIs the task updates: on success each gets an asset event, so DAGs "
+                "scheduled on it run.",
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_OUTLETS,
+                "uniqueItems": True,
+                "items": {"$ref": "#/$defs/assetUri"},
+            },
         },
         "allOf": [
             {

@@ -97,6 +97,8 @@ class TaskSpec:
     :param execution_timeout: override of ``defaults.execution_timeout`` (None: inherit).
     :param trigger_rule: Airflow trigger rule (None: ``all_success``).
     :param role: ``"setup"``, ``"teardown"`` or None.
+    :param outlets: asset URIs the task updates: on success Airflow emits an asset event for each,
+        so DAGs scheduled on them run.
     """
 
     id: str
@@ -107,6 +109,7 @@ class TaskSpec:
     execution_timeout: timedelta | None = None
     trigger_rule: str | None = None
     role: str | None = None
+    outlets: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         return hash((self.id, self.template))
@@ -137,6 +140,8 @@ class TaskSpec:
             out["trigger_rule"] = self.trigger_rule
         if self.role is not None:
             out["role"] = self.role
+        if self.outlets:
+            out["outlets"] = list(self.outlets)
         return out
 
 

@@ -38,6 +38,7 @@ from airflow_provider_scheduler.spec.schedule import (
     AtSchedule,
     ManualSchedule,
     Schedule,
+    check_asset_uri,
     parse_schedule,
 )
 
@@ -64,7 +65,19 @@ SPEC_KEYS = (
     "notify",
     "tasks",
 )
-TASK_KEYS = ("id", "template", "with", "depends_on", "retries", "execution_timeout", "trigger_rule", "role")
+TASK_KEYS = (
+    "id",
+    "template",
+    "with",
+    "depends_on",
+    "retries",
+    "execution_timeout",
+    "trigger_rule",
+    "role",
+    "outlets",
+)
+#: at most this many ``outlets`` on one task
+MAX_OUTLETS = 20
 DEFAULTS_KEYS = ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout")
 NOTIFY_KEYS = ("on_failure", "on_success", "on_retry")
 NOTIFIER_KEYS = ("template", "with")
@@ -1047,6 +1060,7 @@ class _Parser:
                 f"unknown trigger rule {trigger_rule!r}{did_you_mean(str(trigger_rule), TRIGGER_RULES)}; "
                 f"use one of: {', '.join(TRIGGER_RULES)}",
             )
+        outlets = self.outlets(item.get("outlets"), f"{path}.outlets")
         role = item.get("role")
         if _long_int(role):
             self.add(f"{path}.role", _TOO_LONG_MESSAGE)
@@ -1091,8 +1105,34 @@ class _Parser:
                 execution_timeout=execution_timeout,
                 trigger_rule=trigger_rule,
                 role=role,
+                outlets=outlets,
             ),
         )
+
+    def outlets(self, value: Any, path: str) -> tuple[str, ...]:
+        """A task's ``outlets``: asset URIs the namespace may emit (``[schedule_specs] asset_targets``)."""
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not value:
+            self.add(path, "must be a non-empty list of asset URIs such as 's3://warehouse/orders'")
+            return ()
+        if len(value) > MAX_OUTLETS:
+            self.add(path, f"at most {MAX_OUTLETS} outlets are allowed on one task, not {len(value)}")
+            return ()
+        seen: list[str] = []
+        for i, uri in enumerate(value):
+            item_path = f"{path}[{i}]"
+            problems: list[Problem] = []
+            if not check_asset_uri(uri, item_path, problems, seen):
+                self.problems.extend(problems)
+            elif not self.policy.allows_asset(uri, self.namespace):
+                patterns = self.policy.asset_patterns(self.namespace)
+                self.add(
+                    item_path,
+                    f"namespace {self.namespace!r} may not update asset {uri!r}; allowed: "
+                    f"{', '.join(patterns) if patterns else 'none'} ([schedule_specs] asset_targets)",
+                )
+        return tuple(seen)
 
     def depends_on(self, value: Any, path: str) -> tuple[str, ...]:
         if value is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ class GovernancePolicy:
     :param max_active_runs: the highest ``max_active_runs`` a spec may ask for.
     :param max_retries: the highest ``retries`` a spec may ask for.
     :param max_at_dates: most date-times one ``at`` schedule may list (at most the language's 500).
+    :param asset_targets: per-namespace glob patterns (``fnmatch``) of the asset URIs a namespace's
+        task ``outlets`` may update; ``{namespace}`` in a pattern is the spec's namespace, the key
+        ``"*"`` applies to namespaces not listed. ``None`` allows any URI.
     :param allowed_templates: per-namespace allow-list of task and notification template names;
         the key ``"*"`` applies to namespaces not listed. ``None`` allows every enabled template.
         This is where ``[schedule_specs] allowed_templates`` is read and enforced (parser and factory).
@@ -40,8 +44,12 @@ class GovernancePolicy:
     max_retries: int = 10
     max_at_dates: int = 100
     allowed_templates: Mapping[str, frozenset[str]] | None = field(default=None)
+    asset_targets: Mapping[str, tuple[str, ...]] | None = field(default=None)
 
     def __post_init__(self) -> None:
+        if self.asset_targets is not None:
+            targets = {str(k): tuple(v) for k, v in self.asset_targets.items()}
+            object.__setattr__(self, "asset_targets", targets)
         if self.allowed_templates is not None:
             frozen = {str(k): frozenset(v) for k, v in self.allowed_templates.items()}
             object.__setattr__(self, "allowed_templates", frozen)
@@ -58,6 +66,7 @@ class GovernancePolicy:
                 self.max_retries,
                 self.max_at_dates,
                 allowed,
+                None if self.asset_targets is None else tuple(sorted(self.asset_targets.items())),
             )
         )
 
@@ -69,6 +78,20 @@ class GovernancePolicy:
         if names is None:
             return True
         return name in names
+
+    def asset_patterns(self, namespace: str | None) -> tuple[str, ...] | None:
+        """The URI patterns ``namespace`` may update (``{namespace}`` filled in); None: any URI."""
+        if self.asset_targets is None:
+            return None
+        patterns = self.asset_targets.get(namespace or "", self.asset_targets.get("*"))
+        if patterns is None:
+            return ()
+        return tuple(p.replace("{namespace}", namespace or "") for p in patterns)
+
+    def allows_asset(self, uri: str, namespace: str | None) -> bool:
+        """Whether a task of ``namespace`` may list ``uri`` in its ``outlets``."""
+        patterns = self.asset_patterns(namespace)
+        return patterns is None or any(fnmatch.fnmatchcase(uri, p) for p in patterns)
 
     @classmethod
     def from_airflow_config(cls) -> GovernancePolicy:
@@ -123,6 +146,20 @@ class GovernancePolicy:
                     '{"analytics": ["trigger_dag", "empty"], "*": ["empty"]}'
                 )
             kwargs["allowed_templates"] = allowed
+        raw = options.get("asset_targets")
+        if raw not in (None, ""):
+            try:
+                targets = json.loads(raw) if isinstance(raw, str) else raw
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"[schedule_specs] asset_targets is not valid JSON: {exc}") from None
+            if not isinstance(targets, dict) or not all(
+                isinstance(v, list) and all(isinstance(n, str) for n in v) for v in targets.values()
+            ):
+                raise ValueError(
+                    "[schedule_specs] asset_targets must map namespaces to lists of asset URI patterns, e.g. "
+                    '{"analytics": ["s3://warehouse/{namespace}/*"], "*": []}'
+                )
+            kwargs["asset_targets"] = targets
         return cls(**kwargs)
 
     def describe(self) -> dict[str, Any]:
@@ -148,6 +185,7 @@ CONFIG_OPTIONS = (
     "max_retries",
     "max_at_dates",
     "allowed_templates",
+    "asset_targets",
 )
 
 

@@ -275,13 +275,28 @@ class AssetSchedule(Schedule):
 
     assets: tuple[str, ...]
     mode: str = "all"
+    #: a nested expression (``{all: [uri, {any: [uri, uri]}]}``) as ``(op, (uri | expression, ...))``;
+    #: ``assets`` then lists every URI in it, ``mode`` is its top operator
+    expression: tuple[str, tuple[Any, ...]] | None = None
     kind: ClassVar[str] = "assets"
 
     def to_json(self) -> dict[str, Any]:
+        if self.expression is not None:
+            return {"assets": _expression_json(self.expression)}
         out: dict[str, Any] = {"assets": list(self.assets)}
         if self.mode != "all":
             out["mode"] = self.mode
         return out
+
+    @property
+    def tree(self) -> tuple[str, tuple[Any, ...]]:
+        """The condition as ``(op, items)``: the expression, or the flat list with its mode."""
+        return self.expression if self.expression is not None else (self.mode, self.assets)
+
+
+def _expression_json(expression: tuple[str, tuple[Any, ...]]) -> dict[str, Any]:
+    op, items = expression
+    return {op: [item if isinstance(item, str) else _expression_json(item) for item in items]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,31 +603,31 @@ def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) 
         return EverySchedule(every, anchor) if every is not None and ok else None
     # assets
     assets_value = value["assets"]
+    if isinstance(assets_value, Mapping):
+        if "mode" in value:
+            problems.append(Problem(f"{path}.mode", "not with an expression: its 'all' or 'any' says it"))
+            ok = False
+        seen: list[str] = []
+        expression = _check_asset_expression(assets_value, f"{path}.assets", problems, seen, 1)
+        if expression is None or not ok:
+            return None
+        return AssetSchedule(tuple(seen), expression[0], expression)
     assets: list[str] = []
     if not isinstance(assets_value, list) or not assets_value:
-        problems.append(Problem(f"{path}.assets", "must be a non-empty list of asset URIs"))
+        problems.append(
+            Problem(
+                f"{path}.assets",
+                "must be a non-empty list of asset URIs, or an expression such as "
+                "{all: ['s3://a', {any: ['s3://b', 's3://c']}]}",
+            )
+        )
         ok = False
     elif len(assets_value) > MAX_ASSETS:
         problems.append(Problem(f"{path}.assets", f"at most {MAX_ASSETS} assets are allowed"))
         ok = False
     else:
         for i, uri in enumerate(assets_value):
-            item_path = f"{path}.assets[{i}]"
-            if not isinstance(uri, str) or not ASSET_URI.fullmatch(uri) or len(uri) > MAX_ASSET_URI:
-                problems.append(
-                    Problem(
-                        item_path, "must be an asset URI such as 's3://bucket/key' (scheme://..., no spaces)"
-                    )
-                )
-                ok = False
-            elif uri.lower().startswith("airflow://"):
-                problems.append(Problem(item_path, "the 'airflow' URI scheme is reserved by Airflow"))
-                ok = False
-            elif uri in assets:
-                problems.append(Problem(item_path, f"{uri!r} is listed twice"))
-                ok = False
-            else:
-                assets.append(uri)
+            ok = check_asset_uri(uri, f"{path}.assets[{i}]", problems, assets) and ok
     mode = value.get("mode", "all")
     if mode not in ("all", "any"):
         problems.append(
@@ -620,6 +635,71 @@ def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) 
         )
         ok = False
     return AssetSchedule(tuple(assets), mode) if ok else None
+
+
+#: how deep an asset expression may nest
+MAX_ASSET_DEPTH = 4
+
+
+def check_asset_uri(uri: Any, path: str, problems: list[Problem], seen: list[str]) -> bool:
+    """Check one asset URI (appended to ``seen`` when good)."""
+    if not isinstance(uri, str) or not ASSET_URI.fullmatch(uri) or len(uri) > MAX_ASSET_URI:
+        problems.append(
+            Problem(path, "must be an asset URI such as 's3://bucket/key' (scheme://..., no spaces)")
+        )
+        return False
+    if uri.lower().startswith("airflow://"):
+        problems.append(Problem(path, "the 'airflow' URI scheme is reserved by Airflow"))
+        return False
+    if uri in seen:
+        problems.append(Problem(path, f"{uri!r} is listed twice"))
+        return False
+    seen.append(uri)
+    return True
+
+
+def _check_asset_expression(
+    value: Mapping[str, Any], path: str, problems: list[Problem], seen: list[str], depth: int
+) -> tuple[str, tuple[Any, ...]] | None:
+    """``{all: [...]}`` or ``{any: [...]}`` whose items are URIs or nested expressions."""
+    keys = list(value)
+    if len(keys) != 1 or keys[0] not in ("all", "any"):
+        problems.append(
+            Problem(
+                path,
+                "an asset expression has exactly one key, 'all' or 'any', with a list of URIs or expressions",
+            )
+        )
+        return None
+    op = keys[0]
+    items = value[op]
+    item_path = f"{path}.{op}"
+    if not isinstance(items, list) or not items:
+        problems.append(Problem(item_path, "must be a non-empty list of asset URIs or expressions"))
+        return None
+    out: list[Any] = []
+    ok = True
+    for i, item in enumerate(items):
+        if len(seen) >= MAX_ASSETS:
+            problems.append(Problem(path, f"at most {MAX_ASSETS} assets are allowed"))
+            return None
+        if isinstance(item, Mapping):
+            if depth >= MAX_ASSET_DEPTH:
+                problems.append(
+                    Problem(f"{item_path}[{i}]", f"asset expressions nest at most {MAX_ASSET_DEPTH} deep")
+                )
+                ok = False
+                continue
+            nested = _check_asset_expression(item, f"{item_path}[{i}]", problems, seen, depth + 1)
+            if nested is None:
+                ok = False
+            else:
+                out.append(nested)
+        elif check_asset_uri(item, f"{item_path}[{i}]", problems, seen):
+            out.append(item)
+        else:
+            ok = False
+    return (op, tuple(out)) if ok else None
 
 
 def _check_skip_holidays(value: Any, path: str, problems: list[Problem]) -> tuple[str, ...] | None:

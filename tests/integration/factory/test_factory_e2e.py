@@ -271,3 +271,31 @@ def test_holidays_skipped_and_two_timezones_fire_at_both_local_times(client, air
     time.sleep(8)  # a few scheduler loops: no extra run appears
     assert _run_times(client, h) == expected_h
     assert _run_times(client, t) == expected_t
+
+
+def test_a_task_with_outlets_triggers_the_asset_scheduled_spec(client, airflow):
+    ns = f"as{uuid.uuid4().hex[:8]}"
+    uri = f"s3://it-warehouse/{ns}/orders"
+    producer = _spec(
+        ns, "producer", schedule=None, params={}, tasks=[{"id": "load", "template": "empty", "outlets": [uri]}]
+    )
+    consumer = _spec(
+        ns,
+        "consumer",
+        schedule={"assets": {"all": [uri]}},
+        params={},
+        tasks=[{"id": "refresh", "template": "empty"}],
+    )
+    client.apply(producer, consumer)
+    p, c = f"{ns}.producer", f"{ns}.consumer"
+    for dag_id in (p, c):
+        airflow.wait_for_dag(dag_id, timeout=180)
+    run = airflow.trigger(p)
+    assert airflow.wait_for_run(p, run["dag_run_id"], timeout=240)["state"] == "success"
+
+    def consumer_runs() -> list[dict[str, Any]]:
+        resp = airflow.api("GET", f"/api/v2/dags/{c}/dagRuns")
+        return resp.json()["dag_runs"] if resp.ok else []
+
+    runs = _wait("the consumer's asset-triggered run", consumer_runs, timeout=240)
+    assert [r["run_type"] for r in runs] == ["asset_triggered"]

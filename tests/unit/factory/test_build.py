@@ -293,3 +293,25 @@ class TestBuildDag:
         assert str(err.value).startswith(
             "notify.on_failure[0].template: the notification template 'record' is disabled"
         )
+
+
+class TestOutlets:
+    def test_the_task_emits_its_assets(self, registry):
+        from airflow_provider_scheduler.spec import parse_spec
+
+        spec = parse_spec(
+            {
+                "version": 1,
+                "namespace": "analytics",
+                "name": "producer",
+                "schedule": None,
+                "tasks": [
+                    {"id": "load", "template": "empty", "outlets": ["s3://warehouse/orders"]},
+                    {"id": "after", "template": "empty", "depends_on": ["load"]},
+                ],
+            },
+            registry=registry,
+        )
+        dag = build_dag(spec, registry)
+        assert [a.uri for a in dag.get_task("load").outlets] == ["s3://warehouse/orders"]
+        assert dag.get_task("after").outlets == []

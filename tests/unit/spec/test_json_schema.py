@@ -101,7 +101,7 @@ class TestOneSourceOfTruth:
         assert list(schema["$defs"]["param"]["properties"]) == list(parser.PARAM_KEYS)
         forms = {f.get("title"): f for f in schema["$defs"]["schedule"]["anyOf"]}
         assert forms["Several cron times"]["properties"]["crons"]["maxItems"] == MAX_CRONS
-        assert forms["When assets are updated"]["properties"]["assets"]["maxItems"] == MAX_ASSETS
+        assert forms["When assets are updated"]["properties"]["assets"]["anyOf"][0]["maxItems"] == MAX_ASSETS
 
     def test_limits_follow_a_patched_constant(self, monkeypatch, registry, policy):
         from airflow_provider_scheduler.spec import json_schema
@@ -173,6 +173,7 @@ LANGUAGE_1_1_SCHEDULES = [
             {"assets": ["s3://warehouse/orders"]},
         ]
     },
+    {"assets": {"all": ["s3://a/x", {"any": ["s3://b/x", "s3://c/x"]}]}},
 ]
 
 
@@ -192,6 +193,7 @@ class TestLanguage11Schedules:
             {"at": ["2026-03-01T09:00:00"]},
             {"every": "PT4H", "skip_dates": ["2026-12-24"]},
             {"any_of": [{"any_of": ["@daily"]}]},
+            {"assets": {"all": ["s3://a/x"], "any": ["s3://b/x"]}},
         ],
     )
     def test_the_schema_refuses_what_the_parser_refuses(

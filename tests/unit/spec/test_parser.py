@@ -813,3 +813,51 @@ class TestNotify:
         assert problems(valid, registry, policy) == [
             ("notify.on_failure[0].template", "the template 'email' is not allowed in namespace 'analytics'")
         ]
+
+
+class TestOutlets:
+    def test_a_task_may_update_assets(self, valid, registry):
+        valid["tasks"][0]["outlets"] = ["s3://warehouse/orders", "s3://warehouse/customers"]
+        spec = parse_spec(valid, registry=registry)
+        assert spec.tasks[0].outlets == ("s3://warehouse/orders", "s3://warehouse/customers")
+        assert spec.to_dict()["tasks"][0]["outlets"] == ["s3://warehouse/orders", "s3://warehouse/customers"]
+        assert ScheduleSpec.from_canonical(spec.to_dict(), registry=registry) == spec
+        assert "outlets" not in spec.to_dict()["tasks"][1]
+
+    def test_asset_targets_limit_what_a_namespace_may_update(self, valid, registry):
+        policy = GovernancePolicy.from_options(
+            {"asset_targets": json.dumps({valid["namespace"]: ["s3://warehouse/{namespace}/*"], "*": []})}
+        )
+        ns = valid["namespace"]
+        valid["tasks"][0]["outlets"] = [f"s3://warehouse/{ns}/orders", "s3://warehouse/other/orders"]
+        assert one_problem(valid, registry, policy) == (
+            "tasks[0].outlets[1]",
+            f"namespace {ns!r} may not update asset 's3://warehouse/other/orders'; allowed: "
+            f"s3://warehouse/{ns}/* ([schedule_specs] asset_targets)",
+        )
+        valid["namespace"] = "elsewhere"
+        valid["tasks"][0]["outlets"] = ["s3://warehouse/elsewhere/orders"]
+        assert one_problem(valid, registry, policy) == (
+            "tasks[0].outlets[0]",
+            "namespace 'elsewhere' may not update asset 's3://warehouse/elsewhere/orders'; allowed: none "
+            "([schedule_specs] asset_targets)",
+        )
+
+    @pytest.mark.parametrize(
+        ("outlets", "path", "message"),
+        [
+            ("s3://a/x", "tasks[0].outlets", "must be a non-empty list of asset URIs"),
+            (["no uri"], "tasks[0].outlets[0]", "must be an asset URI"),
+            (["airflow://x"], "tasks[0].outlets[0]", "the 'airflow' URI scheme is reserved"),
+            (["s3://a/x", "s3://a/x"], "tasks[0].outlets[1]", "'s3://a/x' is listed twice"),
+        ],
+    )
+    def test_refused(self, valid, registry, outlets, path, message):
+        valid["tasks"][0]["outlets"] = outlets
+        found = one_problem(valid, registry)
+        assert found[0] == path
+        assert found[1].startswith(message), found
+
+    def test_bad_asset_targets_option(self):
+        with pytest.raises(ValueError, match=r"asset_targets must map namespaces to lists"):
+            GovernancePolicy.from_options({"asset_targets": '{"a": "s3://x/*"}'})

@@ -18,6 +18,7 @@ CHANGED = {
     "max_retries": 1,
     "max_at_dates": 3,
     "allowed_templates": {"qa": ["empty"]},
+    "asset_targets": {"qa": ["s3://qa/*"]},
 }
 
 

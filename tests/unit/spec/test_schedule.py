@@ -405,3 +405,58 @@ class TestAnyOf:
         assert result is None
         assert [p for p, _ in problems] == [path], problems
         assert problems[0][1].startswith(message), problems
+
+
+class TestAssetExpressions:
+    def test_nested_all_and_any(self):
+        value = {"assets": {"all": ["s3://a/x", {"any": ["s3://b/x", "s3://c/x"]}]}}
+        result, problems = parse(value)
+        assert problems == []
+        assert result.assets == ("s3://a/x", "s3://b/x", "s3://c/x")
+        assert result.tree == ("all", ("s3://a/x", ("any", ("s3://b/x", "s3://c/x"))))
+        assert result.to_json() == value
+        assert parse(result.to_json())[0] == result
+
+    def test_built_as_airflows_nested_conditions(self):
+        from airflow.providers.common.compat.sdk import AssetAll, AssetAny
+
+        from airflow_provider_scheduler.factory.timetables import airflow_schedule
+
+        built = airflow_schedule(
+            parse({"assets": {"any": ["s3://a/x", {"all": ["s3://b/x", "s3://c/x"]}]}})[0]
+        )
+        assert isinstance(built, AssetAny)
+        assert isinstance(built.objects[1], AssetAll)
+        assert [a.uri for a in built.objects[1].objects] == ["s3://b/x", "s3://c/x"]
+
+    @pytest.mark.parametrize(
+        ("value", "path", "message"),
+        [
+            (
+                {"all": ["s3://a/x", {"one": ["s3://b/x"]}]},
+                "schedule.assets.all[1]",
+                "an asset expression has exactly one key",
+            ),
+            ({"all": ["s3://a/x", {"any": []}]}, "schedule.assets.all[1].any", "must be a non-empty list"),
+            (
+                {"any": ["s3://a/x", {"all": ["s3://a/x"]}]},
+                "schedule.assets.any[1].all[0]",
+                "'s3://a/x' is listed twice",
+            ),
+            ({"any": ["not a uri"]}, "schedule.assets.any[0]", "must be an asset URI"),
+            (
+                {"all": [{"any": [{"all": [{"any": [{"all": ["s3://a/x"]}]}]}]}]},
+                "schedule.assets.all[0].any[0].all[0].any[0]",
+                "asset expressions nest at most 4 deep",
+            ),
+        ],
+    )
+    def test_refused(self, value, path, message):
+        result, problems = parse({"assets": value})
+        assert result is None
+        assert [p for p, _ in problems] == [path], problems
+        assert problems[0][1].startswith(message), problems
+
+    def test_mode_is_not_for_expressions(self):
+        _, problems = parse({"assets": {"all": ["s3://a/x"]}, "mode": "any"})
+        assert problems == [("schedule.mode", "not with an expression: its 'all' or 'any' says it")]
