@@ -2,9 +2,10 @@
 
 Subcommands: ``validate`` and ``schema`` (no store needed), ``apply``, ``diff``, ``list``, ``show``,
 ``history``, ``pause``, ``resume``, ``delete``, ``export`` and ``edit`` (a spec store), ``status``
-(what the DAG loaders did). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the
-exit code. Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every
-problem is printed as ``FILE: SPEC-ID: PATH: MESSAGE``.
+(what the DAG loaders did), ``backfill`` (Airflow's backfill API through a ``scheduler``
+connection). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the exit code.
+Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every problem is
+printed as ``FILE: SPEC-ID: PATH: MESSAGE``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from airflow_provider_scheduler.cli.backfill import add_backfill_command
 from airflow_provider_scheduler.cli.deployment import registry_and_policy
 from airflow_provider_scheduler.cli.edit import add_edit_command
 from airflow_provider_scheduler.cli.schema import add_schema_command
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_commands(subparsers)
     add_edit_command(subparsers)
     add_status_command(subparsers)
+    add_backfill_command(subparsers)
     return parser
 
 

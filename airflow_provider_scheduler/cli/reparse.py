@@ -88,7 +88,7 @@ def _without_reparse(action: str) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_logging() -> Iterator[None]:
+def quiet_logging() -> Iterator[None]:
     """No log records while the CLI talks to Airflow: the command prints one line of its own.
 
     Airflow's own logging writes to stdout in a CLI process (2.11: "Retrieving connection ...", a
@@ -113,7 +113,7 @@ def tell_airflow(
     :param conn_id: the ``scheduler`` connection to the deployment that loads the spec.
     :param err: where to write the one line (default ``sys.stderr``).
     """
-    with _quiet_logging():
+    with quiet_logging():
         _tell_airflow(spec_id, action, conn_id, err if err is not None else sys.stderr)
 
 

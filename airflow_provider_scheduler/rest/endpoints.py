@@ -39,6 +39,10 @@ def ui_run_url(base_url: str, version: str, dag_id: str, run_id: str) -> str:
     return f"{base_url}/dags/{quote(dag_id, safe='')}/grid?{urlencode({'dag_run_id': run_id})}"
 
 
+#: the backfill API's ``reprocess_behavior`` values (what to do with dates that already have a run)
+REPROCESS_BEHAVIOURS = ("none", "failed", "completed")
+
+
 def isoformat(value: datetime | str) -> str:
     """ISO 8601 for the API; a naive datetime is taken as UTC."""
     if isinstance(value, str):

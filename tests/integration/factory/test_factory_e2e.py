@@ -277,7 +277,11 @@ def test_a_task_with_outlets_triggers_the_asset_scheduled_spec(client, airflow):
     ns = f"as{uuid.uuid4().hex[:8]}"
     uri = f"s3://it-warehouse/{ns}/orders"
     producer = _spec(
-        ns, "producer", schedule=None, params={}, tasks=[{"id": "load", "template": "empty", "outlets": [uri]}]
+        ns,
+        "producer",
+        schedule=None,
+        params={},
+        tasks=[{"id": "load", "template": "empty", "outlets": [uri]}],
     )
     consumer = _spec(
         ns,
@@ -299,3 +303,43 @@ def test_a_task_with_outlets_triggers_the_asset_scheduled_spec(client, airflow):
 
     runs = _wait("the consumer's asset-triggered run", consumer_runs, timeout=240)
     assert [r["run_type"] for r in runs] == ["asset_triggered"]
+
+
+def test_backfill_over_three_days_creates_three_runs_that_succeed(client, airflow):
+    ns = f"bf{uuid.uuid4().hex[:8]}"
+    spec = _spec(
+        ns,
+        "daily",
+        schedule={"cron": "0 6 * * *", "timezone": "Europe/Berlin", "skip_dates": ["2025-03-04"]},
+        start_date="2025-01-01",
+        params={},
+        tasks=[{"id": "work", "template": "empty"}],
+    )
+    client.apply(spec)
+    dag_id = f"{ns}.daily"
+    airflow.wait_for_dag(dag_id, timeout=180)
+
+    # The dry run lists what the DAG's own timetable gives: the skipped 4th is not among them.
+    dry = airflow.scheduler_cli("backfill", dag_id, "--from", "2025-03-03", "--to", "2025-03-06", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    listed = [line.strip() for line in dry.stdout.splitlines() if line.startswith("  ")]
+    assert [d[:10] for d in listed] == ["2025-03-03", "2025-03-05", "2025-03-06"], dry.stdout
+    assert airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["total_entries"] == 0
+
+    made = airflow.scheduler_cli(
+        "backfill", dag_id, "--from", "2025-03-03", "--to", "2025-03-06", "--max-active-runs", "3"
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert made.stdout.startswith("created backfill "), made.stdout
+
+    def backfill_runs() -> list[dict[str, Any]] | None:
+        runs = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]
+        done = [r for r in runs if r["state"] in ("success", "failed")]
+        return runs if len(runs) == 3 and len(done) == 3 else None
+
+    runs = _wait("three backfill runs to finish", backfill_runs, timeout=300)
+    assert sorted((r["logical_date"][:10], r["run_type"], r["state"]) for r in runs) == [
+        ("2025-03-03", "backfill", "success"),
+        ("2025-03-05", "backfill", "success"),
+        ("2025-03-06", "backfill", "success"),
+    ]

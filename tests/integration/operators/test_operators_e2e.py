@@ -163,7 +163,7 @@ class TestTriggerOperatorDeferred:
         parent_run = dags.trigger(PARENT, conf={"fail": False})["dag_run_id"]
         states = watch_task(dags, PARENT, parent_run, "trigger")
         assert "deferred" in states, states
-        assert states[-1] == "success", states
+        assert states[-1] == "success", f"{states}\n{task_log(dags, PARENT, parent_run, 'trigger')[-4000:]}"
         assert states.index("deferred") < states.index("success")
         assert dags.wait_for_run(PARENT, parent_run)["state"] == "success"
 

@@ -720,3 +720,67 @@ class TestTestConnection:
 
 
 # ------------------------------------------------------------------------------------------------
+
+
+class TestCreateBackfill:
+    BODY = {
+        "id": 7,
+        "dag_id": "d",
+        "from_date": "2026-01-05T00:00:00Z",
+        "to_date": "2026-01-07T23:59:59Z",
+        "max_active_runs": 2,
+    }
+
+    def test_posts_the_window_and_options(self, make_hook, requests_mock, v2):
+        post = requests_mock.post(f"{BASE}/api/v2/backfills", json=self.BODY)
+        hook = make_hook()
+        from datetime import UTC, datetime
+
+        result = hook.create_backfill(
+            "d",
+            from_date=datetime(2026, 1, 5, tzinfo=UTC),
+            to_date="2026-01-07T23:59:59+00:00",
+            reprocess="failed",
+            max_active_runs=2,
+            conf={"region": "eu"},
+        )
+        assert result["id"] == 7
+        assert post.last_request.json() == {
+            "dag_id": "d",
+            "from_date": "2026-01-05T00:00:00+00:00",
+            "to_date": "2026-01-07T23:59:59+00:00",
+            "run_backwards": False,
+            "reprocess_behavior": "failed",
+            "max_active_runs": 2,
+            "dag_run_conf": {"region": "eu"},
+        }
+
+    def test_dry_run_uses_the_dry_run_route(self, make_hook, requests_mock, v2):
+        answer = {"backfills": [{"logical_date": "2026-01-05T05:00:00Z"}], "total_entries": 1}
+        post = requests_mock.post(f"{BASE}/api/v2/backfills/dry_run", json=answer)
+        assert (
+            make_hook().create_backfill("d", from_date="2026-01-05", to_date="2026-01-05", dry_run=True)
+            == answer
+        )
+        assert post.called
+
+    def test_a_running_backfill_is_a_clear_error(self, make_hook, requests_mock, v2):
+        requests_mock.post(
+            f"{BASE}/api/v2/backfills",
+            status_code=409,
+            json={"detail": "There is already a running backfill for dag d"},
+        )
+        with pytest.raises(SchedulerApiError, match="already a running backfill"):
+            make_hook().create_backfill("d", from_date="2026-01-05", to_date="2026-01-06")
+
+    def test_airflow_2_has_no_backfill_api(self, make_hook, requests_mock, v1):
+        with pytest.raises(
+            SchedulerApiError, match=r"REST API v1 \(Airflow 2.x\), which has no backfill API"
+        ):
+            make_hook().create_backfill("d", from_date="2026-01-05", to_date="2026-01-06")
+        assert not [r for r in requests_mock.request_history if "backfills" in r.path]
+
+    def test_unknown_reprocess_is_refused_before_any_request(self, make_hook, requests_mock):
+        with pytest.raises(SchedulerApiError, match="reprocess must be one of none, failed, completed"):
+            make_hook().create_backfill("d", from_date="2026-01-05", to_date="2026-01-06", reprocess="all")
+        assert requests_mock.request_history == []
