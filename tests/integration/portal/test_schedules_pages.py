@@ -190,9 +190,28 @@ class TestSchedulesPages:
         assert [r["conf"] for r in runs] == [{"region": "us"}], runs
         shot(browser, "portal-runs.png")
 
-        # Editing an existing spec from the editor page is left out here: against the real API its
-        # Apply did not complete in this test (found at the merge; the API's update route itself is
-        # covered by tests/unit/plugin/test_api.py and tests/integration/plugin/test_portal.py).
+        # Edit: a new revision; its diff against revision 1 shows the change. Apply is enabled only
+        # once the server has validated this exact text (the instant schema check alone says
+        # "no problems" earlier), so wait for it as a person does.
+        browser.find_element(*testid("edit")).click()
+        editor = until(ec.element_to_be_clickable(testid("spec-editor")), "the editor of the stored spec")
+        until(lambda d: '"ui-demo"' in editor.get_attribute("value"), "the stored spec in the editor")
+        paste(editor, editor.get_attribute("value").replace("through the Schedules page", "and edited there"))
+        until(ec.visibility_of_element_located(testid("problems-none")), "the edit validating")
+        assert "+ description: Created in the browser and edited there" in browser.find_element(
+            *testid("edit-diff")
+        ).text.replace('"', "")
+        until(lambda d: d.find_element(*testid("apply")).is_enabled(), "Apply enabled for the edit")
+        shot(browser, "portal-editor-diff.png")
+        browser.find_element(*testid("apply")).click()
+        until(lambda d: "Revision 2 by" in d.find_element(*testid("spec-meta")).text, "revision 2")
+        browser.find_element(*testid("tab-history")).click()
+        until(ec.visibility_of_element_located(testid("history-2")), "revision 2 in the history")
+        browser.find_element(*testid("compare-1")).click()
+        diff = until(ec.visibility_of_element_located(testid("diff")), "the revision diff")
+        assert "- description:" in diff.text, diff.text
+        assert "+ description:" in diff.text, diff.text
+        shot(browser, "portal-history-diff.png")
 
         # The list shows the spec, its status and its last run.
         browser.get(f"{airflow.base_url}/plugin/schedules")
@@ -203,7 +222,7 @@ class TestSchedulesPages:
         # The generated DAG's page has the spec tab: where the DAG comes from, with a link to edit it.
         browser.get(f"{airflow.base_url}/dags/{SPEC_ID}/plugin/schedule-spec")
         tab = until(ec.visibility_of_element_located(testid("spec-tab")), "the spec tab")
-        until(lambda d: "Revision 1 by" in tab.text, "the spec's revision on the DAG tab")
+        until(lambda d: "Revision 2 by" in tab.text, "the spec's revision on the DAG tab")
         assert "name: ui-demo" in browser.find_element(*testid("spec-text")).text
         until(ec.visibility_of_element_located(testid("spec-history")), "the history on the DAG tab")
         shot(browser, "portal-dag-tab.png")
