@@ -132,33 +132,21 @@ class GovernancePolicy:
                 kwargs["min_interval"] = parse_duration(str(raw))
             except DurationError as exc:
                 raise ValueError(f"[schedule_specs] min_schedule_interval: {exc}") from None
-        raw = options.get("allowed_templates")
-        if raw not in (None, ""):
-            try:
-                allowed = json.loads(raw) if isinstance(raw, str) else raw
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"[schedule_specs] allowed_templates is not valid JSON: {exc}") from None
-            if not isinstance(allowed, dict) or not all(
-                isinstance(v, list) and all(isinstance(n, str) for n in v) for v in allowed.values()
-            ):
-                raise ValueError(
-                    "[schedule_specs] allowed_templates must map namespaces to lists of template names, e.g. "
-                    '{"analytics": ["trigger_dag", "empty"], "*": ["empty"]}'
-                )
+        allowed = namespace_lists(
+            options,
+            "allowed_templates",
+            "template names",
+            '{"analytics": ["trigger_dag", "empty"], "*": ["empty"]}',
+        )
+        if allowed is not None:
             kwargs["allowed_templates"] = allowed
-        raw = options.get("asset_targets")
-        if raw not in (None, ""):
-            try:
-                targets = json.loads(raw) if isinstance(raw, str) else raw
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"[schedule_specs] asset_targets is not valid JSON: {exc}") from None
-            if not isinstance(targets, dict) or not all(
-                isinstance(v, list) and all(isinstance(n, str) for n in v) for v in targets.values()
-            ):
-                raise ValueError(
-                    "[schedule_specs] asset_targets must map namespaces to lists of asset URI patterns, e.g. "
-                    '{"analytics": ["s3://warehouse/{namespace}/*"], "*": []}'
-                )
+        targets = namespace_lists(
+            options,
+            "asset_targets",
+            "asset URI patterns",
+            '{"analytics": ["s3://warehouse/{namespace}/*"], "*": []}',
+        )
+        if targets is not None:
             kwargs["asset_targets"] = targets
         return cls(**kwargs)
 
@@ -173,6 +161,33 @@ class GovernancePolicy:
             "max_retries": self.max_retries,
             "max_at_dates": self.max_at_dates,
         }
+
+
+def namespace_lists(
+    options: Mapping[str, Any], option: str, what: str, example: str
+) -> dict[str, list[str]] | None:
+    """A ``[schedule_specs]`` option that maps namespaces to lists of strings, as JSON (None: not set).
+
+    :param options: the config-style options.
+    :param option: the option's name.
+    :param what: what the lists hold, for the error message ("template names").
+    :param example: a valid value, for the error message.
+    :raises ValueError: not JSON, or not such a mapping (the message names the option).
+    """
+    raw = options.get(option)
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if raw in (None, ""):
+        return None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"[schedule_specs] {option} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in value.values()
+    ):
+        raise ValueError(f"[schedule_specs] {option} must map namespaces to lists of {what}, e.g. {example}")
+    return {str(k): list(v) for k, v in value.items()}
 
 
 #: Options of the ``[schedule_specs]`` section this module reads (documented in get_provider_info).

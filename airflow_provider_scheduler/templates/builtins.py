@@ -12,13 +12,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
 from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
+from airflow_provider_scheduler.spec.policy import namespace_lists
 from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate
 from airflow_provider_scheduler.templates.shell import command_problems, env_command, env_problems
 
@@ -91,20 +91,14 @@ class TemplateSettings:
             raw = (options.get(key) or "").strip()
             if raw:
                 kwargs[key] = _csv(raw)
-        raw = (options.get("dag_targets") or "").strip()
-        if raw:
-            try:
-                targets = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"[schedule_specs] dag_targets is not valid JSON: {exc}") from None
-            if not isinstance(targets, dict) or not all(
-                isinstance(v, list) and all(isinstance(p, str) for p in v) for v in targets.values()
-            ):
-                raise ValueError(
-                    "[schedule_specs] dag_targets must map namespaces to lists of dag_id patterns, e.g. "
-                    '{"analytics": ["{namespace}.*", "report_template"], "*": ["{namespace}.*"]}'
-                )
-            kwargs["dag_targets"] = {str(k): tuple(v) for k, v in targets.items()}
+        targets = namespace_lists(
+            options,
+            "dag_targets",
+            "dag_id patterns",
+            '{"analytics": ["{namespace}.*", "report_template"], "*": ["{namespace}.*"]}',
+        )
+        if targets is not None:
+            kwargs["dag_targets"] = {k: tuple(v) for k, v in targets.items()}
         return cls(**kwargs)
 
     @classmethod

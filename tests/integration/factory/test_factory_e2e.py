@@ -271,6 +271,10 @@ def test_holidays_skipped_and_two_timezones_fire_at_both_local_times(client, air
         airflow.wait_for_dag(dag_id, timeout=180)
     assert client.dag(h)["timetable_summary"] == "0 6 * * * Europe/Berlin except DE holidays and 1 date"
     assert client.dag(t)["timetable_summary"] == "0 9 * * * Europe/London; 0 9 * * * America/New_York"
+    # The DAG list's tooltip: Airflow's read-back copy of the timetable, in words.
+    description = client.dag(h)["timetable_description"]
+    assert description.startswith("At 06:00"), description
+    assert "(Europe/Berlin), except public holidays in DE" in description, description
 
     # The 24th is listed, the 25th and 26th are Christmas holidays: the next run is the 27th, 06:00 Berlin.
     next_run = _wait("the next run to be scheduled", lambda: client.dag(h).get("next_dagrun_run_after"))

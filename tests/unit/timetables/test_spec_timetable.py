@@ -116,19 +116,37 @@ class TestUnion:
         assert got == ["2026-03-01T00:00:00+00:00", "2026-03-01T08:00:00+00:00", "2026-03-02T00:00:00+00:00"]
 
 
+class TestValidate:
+    def test_a_bad_cron_is_airflows_timetable_error(self):
+        from airflow.exceptions import AirflowTimetableInvalid
+
+        SpecTimetable([BERLIN_WEEKDAYS]).validate()
+        with pytest.raises(AirflowTimetableInvalid):
+            SpecTimetable([{"cron": "61 6 * * *", "timezone": "UTC"}]).validate()
+
+    def test_parsing_a_dag_builds_no_cron_description(self):
+        """The DagBag path (construct, isinstance against the Timetable protocol, validate) stays cheap."""
+        from airflow.timetables.base import Timetable
+
+        timetable = SpecTimetable([BERLIN_WEEKDAYS])
+        assert isinstance(timetable, Timetable)
+        timetable.validate()
+        assert all("timetable" not in vars(m) for m in timetable._members)  # no core timetable built
+
+
 class TestSummary:
     def test_names_the_timezone_and_what_is_skipped(self):
         assert (
             SpecTimetable([BERLIN_WEEKDAYS]).summary
             == "0 6 * * 1-5 Europe/Berlin except DE-BY holidays and 2 dates"
         )
-        plain = SpecTimetable([{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"}])
+        plain = SpecTimetable.described([{"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"}])
         assert plain.summary == "0 6 * * 1-5 Europe/Berlin"
         assert "Europe/Berlin" in plain.description
         assert "06:00" in plain.description
 
     def test_description_lists_the_skipped_dates(self):
-        description = SpecTimetable([BERLIN_WEEKDAYS]).description
+        description = SpecTimetable.described([BERLIN_WEEKDAYS]).description
         assert description.endswith(
             "(Europe/Berlin), except public holidays in DE-BY, except on 2026-12-24, 2026-12-31"
         ), description
@@ -176,3 +194,7 @@ class TestAirflowSerialization:
         assert isinstance(back.timetable, SpecTimetable)
         assert back.timetable.serialize() == {"members": members}
         assert back.timetable.summary == SpecTimetable(members).summary
+        # Airflow's read-back copy describes itself in words (the DAG list's tooltip); the DAG file's
+        # own copy answers with the summary, so parsing a file never pays for the words.
+        assert back.timetable.description == SpecTimetable.described(members).description
+        assert SpecTimetable(members).description == SpecTimetable(members).summary
