@@ -343,15 +343,28 @@ class AirflowServer:
         """Store ``conn`` in the metadata DB through the API unless ``conn_id`` exists; True if created.
 
         Idempotent: an existing connection (maybe edited in the UI since) is left as it is. The
-        password travels in the request body, never on a command line.
+        password travels in the request body, never on a command line. On a SQLite metadata DB
+        Airflow 3.3's api-server now and then stalls a request for the database lock's whole wait
+        (60 s) and may then answer "Database error": such a request is waited for and sent again
+        (a save that did land then answers 409, which counts as saved).
         """
         body = {**conn, "connection_id": conn_id, "extra": json.dumps(conn.get("extra") or {})}
-        resp = self.api("POST", "/api/v2/connections", json=body)
-        if resp.status_code == 409:
-            return False
-        if resp.status_code != 201:
-            raise RuntimeError(f"could not save connection {conn_id}: {resp.status_code} {resp.text[:300]}")
-        return True
+        last = ""
+        for attempt in range(3):
+            try:
+                resp = self.api("POST", "/api/v2/connections", json=body, timeout=150)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if resp.status_code == 409:
+                return attempt > 0  # a retried save that had landed: created by this call
+            if resp.status_code == 201:
+                return True
+            last = f"{resp.status_code} {resp.text[:300]}"
+            if resp.status_code < 500:
+                break
+            time.sleep(2)
+        raise RuntimeError(f"could not save connection {conn_id}: {last}")
 
     # lifecycle -------------------------------------------------------------------------------
     api_prefix = "/api/v2"

@@ -4,8 +4,9 @@ The backfill goes through Airflow 3's backfill API (``POST /api/v2/backfills``) 
 connection (``scheduler_default`` unless ``--conn-id``), as ``SchedulerHook.create_backfill``; Airflow
 creates one run per time the DAG's own timetable gives between the dates (so holidays and dates a spec
 skips are skipped) and runs them ``--max-active-runs`` at a time. ``--dry-run`` lists the logical
-dates it would run and creates nothing. A plain date is read in the DAG's timezone (the spec's
-schedule timezone, which Airflow reports): ``--from`` at 00:00, ``--to`` through 23:59:59 of that day.
+dates it would run and creates nothing. A plain date is read in the spec's schedule timezone, taken
+from the spec store (``--store``; Airflow's API reports only the deployment's timezone), else UTC with
+a note: ``--from`` at 00:00, ``--to`` through 23:59:59 of that day.
 On Airflow 2.x (REST API v1, no backfill API) the command says so and exits 1.
 """
 
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
 from airflow_provider_scheduler.cli.reparse import REPARSE_CONN_ID, quiet_logging
+from airflow_provider_scheduler.cli.store_commands import store_option
 from airflow_provider_scheduler.hooks.scheduler import SchedulerApiError, SchedulerHook
 from airflow_provider_scheduler.rest.endpoints import REPROCESS_BEHAVIOURS
 
@@ -68,7 +70,27 @@ def add_backfill_command(subparsers: Any) -> None:
         "--conn-id", default=REPARSE_CONN_ID, help=f"the scheduler connection (default {REPARSE_CONN_ID})"
     )
     parser.add_argument("--json", action="store_true", help="print Airflow's answer as JSON")
+    store_option(parser)
     parser.set_defaults(func=run_backfill)
+
+
+def _spec_timezone(spec_id: str, store_uri: str | None) -> tuple[str, str | None]:
+    """The spec's schedule timezone from the store, or ``("UTC", why not)``."""
+    from airflow_provider_scheduler.store import open_store
+
+    try:
+        store = open_store(store_uri)
+        try:
+            stored = store.get(spec_id)
+        finally:
+            store.close()
+    except Exception as exc:  # any store trouble: the backfill itself does not need the store
+        return "UTC", f"the spec store could not be read ({type(exc).__name__})"
+    if stored is None:
+        return "UTC", "the spec is not in the spec store"
+    schedule = stored.spec.get("schedule")
+    tz = schedule.get("timezone") if isinstance(schedule, dict) else None
+    return (tz if isinstance(tz, str) else "UTC"), None
 
 
 def _when(text: str, tz: str, *, end: bool) -> datetime | None:
@@ -110,9 +132,11 @@ def _run_backfill(args: argparse.Namespace) -> int:
             return 2
     hook = SchedulerHook(args.conn_id)
     hook._log = logging.getLogger(__name__)  # type: ignore[assignment]  # no structlog lines in the output
+    tz, why = _spec_timezone(spec_id, args.store)
+    if why and (_DATE.fullmatch(args.from_date) or _DATE.fullmatch(args.to_date)):
+        print(f"note: {why}, so plain dates are read in UTC", file=sys.stderr)
     try:
-        details = hook.get_dag_details(spec_id)
-        tz = str(details.get("timezone") or "UTC")
+        hook.get_dag_details(spec_id)  # Airflow knows the DAG (else one clear error, nothing created)
         start = _when(args.from_date, tz, end=False)
         end = _when(args.to_date, tz, end=True)
         assert start is not None

@@ -12,6 +12,25 @@ BASE = "http://airflow.test:8080"
 
 
 @pytest.fixture
+def store(tmp_path, capsys) -> str:
+    """A SQLite spec store holding analytics.report, scheduled in Europe/Berlin."""
+    uri = f"sqlite:///{tmp_path / 'specs.db'}"
+    spec = {
+        "version": 1,
+        "namespace": "analytics",
+        "name": "report",
+        "schedule": {"cron": "0 6 * * 1-5", "timezone": "Europe/Berlin"},
+        "start_date": "2026-01-01",
+        "tasks": [{"id": "t", "template": "empty"}],
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(spec))
+    assert main(["apply", str(path), "--store", uri, "--author", "seed"]) == 0
+    capsys.readouterr()
+    return uri
+
+
+@pytest.fixture
 def conn(monkeypatch, requests_mock):
     monkeypatch.setenv(
         "AIRFLOW_CONN_SCHEDULER_DEFAULT",
@@ -19,20 +38,20 @@ def conn(monkeypatch, requests_mock):
     )
     requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2", "git_version": None})
     requests_mock.post(f"{BASE}/auth/token", status_code=201, json={"access_token": "t"})
-    requests_mock.get(f"{BASE}/api/v2/dags/analytics.report/details", json={"timezone": "Europe/Berlin"})
+    # (Airflow 3.3 reports the deployment's timezone here, not the DAG's)
+    requests_mock.get(f"{BASE}/api/v2/dags/analytics.report/details", json={"timezone": "UTC"})
     return requests_mock
 
 
 class TestBackfillCommand:
-    def test_dry_run_lists_the_runs_plain_dates_in_the_dags_timezone(self, conn, capsys):
+    def test_dry_run_lists_the_runs_plain_dates_in_the_specs_timezone(self, conn, store, capsys):
         answer = {
             "backfills": [{"logical_date": "2026-01-05T05:00:00Z"}, {"logical_date": "2026-01-07T05:00:00Z"}],
             "total_entries": 2,
         }
         post = conn.post(f"{BASE}/api/v2/backfills/dry_run", json=answer)
-        code = main(
-            ["backfill", "analytics.report", "--from", "2026-01-05", "--to", "2026-01-07", "--dry-run"]
-        )
+        argv = ["backfill", "analytics.report", "--from", "2026-01-05", "--to", "2026-01-07", "--dry-run"]
+        code = main([*argv, "--store", store])
         out = capsys.readouterr().out
         assert code == 0
         body = post.last_request.json()
@@ -46,6 +65,17 @@ class TestBackfillCommand:
             "  2026-01-05T05:00:00Z",
             "  2026-01-07T05:00:00Z",
         ]
+
+    def test_without_the_spec_in_the_store_plain_dates_are_utc_with_a_note(self, conn, tmp_path, capsys):
+        post = conn.post(f"{BASE}/api/v2/backfills/dry_run", json={"backfills": [], "total_entries": 0})
+        empty = f"sqlite:///{tmp_path / 'empty.db'}"
+        argv = ["backfill", "analytics.report", "--from", "2026-01-05", "--to", "2026-01-05", "--dry-run"]
+        assert main([*argv, "--store", empty]) == 0
+        assert (
+            "note: the spec is not in the spec store, so plain dates are read in UTC"
+            in capsys.readouterr().err
+        )
+        assert post.last_request.json()["from_date"] == "2026-01-05T00:00:00+00:00"
 
     def test_creates_it(self, conn, capsys):
         post = conn.post(f"{BASE}/api/v2/backfills", json={"id": 3, "max_active_runs": 2})
@@ -75,10 +105,11 @@ class TestBackfillCommand:
             json={"detail": "There is already a running backfill"},
         )
         assert main(["backfill", "analytics.report", "--from", "2026-01-05", "--to", "2026-01-06"]) == 1
-        err = capsys.readouterr().err
-        assert err.startswith("error: ")
-        assert "already a running backfill" in err
-        assert "Traceback" not in err
+        err = capsys.readouterr().err.splitlines()
+        # (a note first: this test's default store does not hold the spec, so dates are read in UTC)
+        assert next(line for line in err if not line.startswith("note: ")).startswith("error: "), err
+        assert "already a running backfill" in err[-1]
+        assert "Traceback" not in "\n".join(err)
 
     @pytest.mark.parametrize(
         ("argv", "message"),
