@@ -69,8 +69,8 @@ def airflow_schedule(schedule: Schedule) -> Any:
 
 def schedule_summary(schedule: Schedule) -> str:
     """A time schedule in a few words: the summary Airflow's UI shows for it (timezone included)."""
-    members = getattr(schedule, "timetable_members", None)
-    text = "; ".join(member_summary(m) for m in members()) if members else str(schedule.to_json())
+    members = schedule.timetable_members()
+    text = "; ".join(member_summary(m) for m in members) if members else str(schedule.to_json())
     assets = schedule.assets if isinstance(schedule, AnyOfSchedule) else None
     if assets is not None:
         text += f"; or when {assets.mode} of {len(assets.assets)} asset(s) update"

@@ -64,6 +64,15 @@ def check_holiday_code(code: str) -> str | None:
     return f"unknown holiday calendar {code!r}{hint}"
 
 
+def holiday_code_syntax(code: str) -> str | None:
+    """Why ``code`` cannot be a calendar code, by its form alone (no ``holidays`` import).
+
+    For the trusted path (a canonical spec a store wrote after :func:`check_holiday_code` accepted
+    it): the DAG file parse must not import the calendars' library.
+    """
+    return None if _CODE.fullmatch(code) else f"{code!r} is not a holiday calendar code"
+
+
 class HolidayDates:
     """The union of the holidays of some calendars: ``day in dates`` (years are computed on demand)."""
 

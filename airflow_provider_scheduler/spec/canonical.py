@@ -14,6 +14,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.calendars import holiday_code_syntax
 from airflow_provider_scheduler.spec.dates import SpecDate, date_from_canonical
 from airflow_provider_scheduler.spec.durations import parse_duration
 from airflow_provider_scheduler.spec.model import (
@@ -174,7 +175,7 @@ def _thaw_key(key: Any) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _schedule_cached(key: Any) -> Schedule:
     problems: list[Problem] = []
-    schedule = parse_schedule(_thaw_key(key), "schedule", problems)
+    schedule = parse_schedule(_thaw_key(key), "schedule", problems, check_calendar=holiday_code_syntax)
     if schedule is None or problems:
         raise _NotCanonical
     return schedule

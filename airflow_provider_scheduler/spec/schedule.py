@@ -25,7 +25,7 @@ import difflib
 import functools
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -51,6 +51,8 @@ ASSET_URI = re.compile(r"[a-z][a-z0-9+.\-]*://\S+")
 #: croniter's random values (``R``, ``R(0-30)``, ``R/15``) in one comma-separated part of a field
 _RANDOM = re.compile(r"[Rr](?:\(\d+-\d+\))?(?:/\d+)?")
 MAX_CRONS = 24
+#: why a holiday calendar code is refused, or None
+CalendarCheck = Callable[[str], str | None]
 MAX_ASSETS = 50
 MAX_ASSET_URI = 1500
 #: at most this many ``skip_dates`` in one schedule
@@ -145,6 +147,10 @@ class Schedule:
     def timezone(self) -> str:
         """The IANA timezone the schedule is expressed in (``UTC`` when it has none)."""
         return "UTC"
+
+    def timetable_members(self) -> list[dict[str, Any]]:
+        """The members of the provider's ``SpecTimetable`` that run this schedule (none: not time-based)."""
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +348,7 @@ class AnyOfSchedule(Schedule):
         return next((m for m in self.members if isinstance(m, AssetSchedule)), None)
 
     def timetable_members(self) -> list[dict[str, Any]]:
-        return [member for m in self.time_members for member in m.timetable_members()]  # type: ignore[attr-defined]
+        return [member for m in self.time_members for member in m.timetable_members()]
 
     def min_interval(self) -> timedelta | None:
         times = self.time_members
@@ -492,8 +498,14 @@ def _check_tz(value: Any, path: str, problems: list[Problem]) -> str | None:
     return value
 
 
-def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule | None:
-    """Parse the ``schedule`` value, appending problems; returns None when it is invalid."""
+def parse_schedule(
+    value: Any, path: str, problems: list[Problem], *, check_calendar: CalendarCheck = check_holiday_code
+) -> Schedule | None:
+    """Parse the ``schedule`` value, appending problems; returns None when it is invalid.
+
+    :param check_calendar: why a ``skip_holidays`` code is not a calendar, or None (the canonical path
+        passes a check of the code's form, so a DAG file parse never imports the calendars).
+    """
     if value is None:
         return ManualSchedule()
     if isinstance(value, str):
@@ -511,10 +523,12 @@ def parse_schedule(value: Any, path: str, problems: list[Problem]) -> Schedule |
             )
         )
         return None
-    return _parse_object(value, path, problems)
+    return _parse_object(value, path, problems, check_calendar)
 
 
-def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) -> Schedule | None:
+def _parse_object(
+    value: Mapping[str, Any], path: str, problems: list[Problem], check_calendar: CalendarCheck
+) -> Schedule | None:
     forms = [k for k in _SCHEDULE_KEYS if k in value]
     if len(forms) != 1:
         if forms:
@@ -533,7 +547,9 @@ def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) 
             problems.append(_unknown_key(key, allowed, join_path(path, str(key)), form=form))
             ok = False
     if form in ("cron", "crons"):
-        skip_holidays = _check_skip_holidays(value.get("skip_holidays"), f"{path}.skip_holidays", problems)
+        skip_holidays = _check_skip_holidays(
+            value.get("skip_holidays"), f"{path}.skip_holidays", problems, check_calendar
+        )
         skip_dates = _check_skip_dates(value.get("skip_dates"), f"{path}.skip_dates", problems)
         ok = ok and skip_holidays is not None and skip_dates is not None
     if form == "cron":
@@ -585,7 +601,7 @@ def _parse_object(value: Mapping[str, Any], path: str, problems: list[Problem]) 
         instants = _check_instants(value["at"], f"{path}.at", problems)
         return AtSchedule(instants) if instants is not None and ok else None
     if form == "any_of":
-        return _parse_any_of(value["any_of"], f"{path}.any_of", problems) if ok else None
+        return _parse_any_of(value["any_of"], f"{path}.any_of", problems, check_calendar) if ok else None
     if form == "every":
         every = None
         try:
@@ -702,7 +718,9 @@ def _check_asset_expression(
     return (op, tuple(out)) if ok else None
 
 
-def _check_skip_holidays(value: Any, path: str, problems: list[Problem]) -> tuple[str, ...] | None:
+def _check_skip_holidays(
+    value: Any, path: str, problems: list[Problem], check_calendar: CalendarCheck
+) -> tuple[str, ...] | None:
     """``skip_holidays``: a calendar code or a list of them (None: invalid, reported)."""
     if value is None:
         return ()
@@ -723,7 +741,7 @@ def _check_skip_holidays(value: Any, path: str, problems: list[Problem]) -> tupl
             problems.append(Problem(item_path, "must be a holiday calendar code such as 'DE-BY' or 'US'"))
             ok = False
             continue
-        reason = check_holiday_code(code)
+        reason = check_calendar(code)
         if reason:
             problems.append(Problem(item_path, reason))
             ok = False
@@ -795,7 +813,9 @@ def _check_instants(value: Any, path: str, problems: list[Problem]) -> tuple[dat
     return tuple(instants) if ok else None
 
 
-def _parse_any_of(value: Any, path: str, problems: list[Problem]) -> Schedule | None:
+def _parse_any_of(
+    value: Any, path: str, problems: list[Problem], check_calendar: CalendarCheck
+) -> Schedule | None:
     if not isinstance(value, list) or not value:
         problems.append(
             Problem(path, "must be a non-empty list of schedules (cron, crons, every, at, assets)")
@@ -823,7 +843,7 @@ def _parse_any_of(value: Any, path: str, problems: list[Problem]) -> Schedule | 
             )
             ok = False
             continue
-        member = parse_schedule(item, item_path, problems)
+        member = parse_schedule(item, item_path, problems, check_calendar=check_calendar)
         if member is None:
             ok = False
             continue

@@ -198,3 +198,31 @@ class TestAirflowSerialization:
         # own copy answers with the summary, so parsing a file never pays for the words.
         assert back.timetable.description == SpecTimetable.described(members).description
         assert SpecTimetable(members).description == SpecTimetable(members).summary
+
+
+def test_a_dag_file_parse_never_imports_the_calendars():
+    """The trusted path (a stored spec -> DAG) checks calendar codes by form: no ``holidays`` import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from airflow_provider_scheduler.spec import ScheduleSpec, parse_spec\n"
+        "from airflow_provider_scheduler.factory.timetables import airflow_schedule\n"
+        "spec = {'version': 1, 'namespace': 'a', 'name': 'b', 'start_date': '2026-01-01',\n"
+        "        'schedule': {'cron': '0 6 * * 1-5', 'timezone': 'Europe/Berlin',\n"
+        "                     'skip_holidays': 'DE-BE'},\n"
+        "        'tasks': [{'id': 't', 'template': 'empty'}]}\n"
+        "canonical = parse_spec(spec).to_dict()\n"
+        "for name in [m for m in sys.modules if m == 'holidays' or m.startswith('holidays.')]:\n"
+        "    del sys.modules[name]\n"
+        "import airflow_provider_scheduler.spec.canonical as c\n"
+        "c._schedule_cached.cache_clear()\n"
+        "built = airflow_schedule(ScheduleSpec.from_canonical(canonical).schedule)\n"
+        "print(built.summary, 'holidays' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "0 6 * * 1-5 Europe/Berlin except DE-BE holidays False"
