@@ -74,8 +74,8 @@ def portal_env(home: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def _postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of Debian's binaries on a free port, destroyed afterwards."""
     if find_postgres_bin() is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL server binaries are missing; .ci/run must install Debian's postgresql")
@@ -90,6 +90,11 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from _postgres_server()
+
+
+@pytest.fixture(scope="session")
 def airflow_metadata() -> Iterator[PostgresServer]:
     """A PostgreSQL server of its own for the shared Airflow's metadata DB.
 
@@ -97,15 +102,7 @@ def airflow_metadata() -> Iterator[PostgresServer]:
     then stalls every component for the lock's whole timeout (then answers "Database error").
     Not the ``postgres`` server: the store-outage tests stop that one, and Airflow must stay up.
     """
-    if find_postgres_bin() is None:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    server = PostgresServer()
-    server.init()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
+    yield from _postgres_server()
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,6 @@ def conn(monkeypatch, requests_mock):
     )
     requests_mock.get(f"{BASE}/api/v2/version", json={"version": "3.3.2", "git_version": None})
     requests_mock.post(f"{BASE}/auth/token", status_code=201, json={"access_token": "t"})
-    # (Airflow 3.3 reports the deployment's timezone here, not the DAG's)
-    requests_mock.get(f"{BASE}/api/v2/dags/analytics.report/details", json={"timezone": "UTC"})
     return requests_mock
 
 
