@@ -218,7 +218,8 @@ def build_dag(
     ``paused`` -> ``is_paused_upon_creation``; ``role: setup|teardown`` -> ``as_setup()`` /
     ``as_teardown(setups=<its setup tasks upstream>)``; ``notify.on_failure`` / ``on_success`` ->
     DAG ``on_failure_callback`` / ``on_success_callback``, ``notify.on_retry`` -> tasks'
-    ``on_retry_callback``.
+    ``on_retry_callback``; ``deadline`` -> ``DAG(deadline=DeadlineAlert(...))`` (Airflow 3.1+,
+    ``factory/deadlines.py``).
 
     :param spec: a validated spec.
     :param registry: the task-template registry (templates are resolved by name, allow-list applied).
@@ -252,6 +253,13 @@ def build_dag(
             raise SpecBuildError(str(exc)) from exc
         dag_kwargs.update(callbacks.dag_kwargs)
         default_args.update(callbacks.default_args)
+    if spec.deadline is not None:
+        from airflow_provider_scheduler.factory.deadlines import deadline_alert  # specs with one only
+
+        try:
+            dag_kwargs["deadline"] = deadline_alert(spec, registry, policy)
+        except ValueError as exc:
+            raise SpecBuildError(str(exc)) from exc
     if on_run_finished is not None:
         for key in ("on_success_callback", "on_failure_callback"):
             dag_kwargs[key] = [*dag_kwargs.get(key, ()), on_run_finished]

@@ -23,7 +23,14 @@ from airflow_provider_scheduler.spec.catalog import CatalogEntry, TemplateCatalo
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.json_schema import spec_json_schema
 from airflow_provider_scheduler.spec.loader import load_spec_file, read_spec_file
-from airflow_provider_scheduler.spec.model import Defaults, NotifierSpec, Notify, ScheduleSpec, TaskSpec
+from airflow_provider_scheduler.spec.model import (
+    Deadline,
+    Defaults,
+    NotifierSpec,
+    Notify,
+    ScheduleSpec,
+    TaskSpec,
+)
 from airflow_provider_scheduler.spec.parser import parse_spec
 from airflow_provider_scheduler.spec.policy import GovernancePolicy, default_policy
 from airflow_provider_scheduler.spec.schedule import (
@@ -40,6 +47,7 @@ __all__ = [
     "AssetSchedule",
     "CatalogEntry",
     "CronSchedule",
+    "Deadline",
     "Defaults",
     "EverySchedule",
     "GovernancePolicy",

@@ -18,6 +18,8 @@ from airflow_provider_scheduler.spec.calendars import holiday_code_syntax
 from airflow_provider_scheduler.spec.dates import SpecDate, date_from_canonical
 from airflow_provider_scheduler.spec.durations import parse_duration
 from airflow_provider_scheduler.spec.model import (
+    DEADLINE_FROM,
+    Deadline,
     Defaults,
     NotifierSpec,
     Notify,
@@ -102,7 +104,18 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
             on_retry=tuple(_notifier(n) for n in notify["on_retry"]),
         ),
         tasks=tasks,
+        deadline=_deadline(d.get("deadline")),
     )
+
+
+def _deadline(value: Any) -> Deadline | None:
+    if value is None:
+        return None
+    start = value["from"]
+    notify = tuple(_notifier(n) for n in value["notify"])
+    if start not in DEADLINE_FROM or not notify:
+        raise _NotCanonical
+    return Deadline(after=parse_duration(_str(value["after"])), from_=start, notify=notify)
 
 
 def _task(t: Mapping[str, Any]) -> TaskSpec:

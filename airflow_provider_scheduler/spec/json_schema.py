@@ -13,7 +13,7 @@ from airflow_provider_scheduler.spec.calendars import MAX_CALENDARS
 from airflow_provider_scheduler.spec.catalog import default_catalog
 from airflow_provider_scheduler.spec.dates import DATE_OR_DATETIME_PATTERN, DATETIME_WITH_OFFSET_PATTERN
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
-from airflow_provider_scheduler.spec.model import SPEC_VERSION
+from airflow_provider_scheduler.spec.model import DEADLINE_FROM, SPEC_VERSION
 from airflow_provider_scheduler.spec.parser import (
     MAX_DESCRIPTION,
     MAX_NOTIFIERS,
@@ -248,6 +248,23 @@ def spec_json_schema(
             },
             "defaults": {"$ref": "#/$defs/defaults"},
             "notify": {"$ref": "#/$defs/notify"},
+            "deadline": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["after", "notify"],
+                "description": "Airflow 3.1+: notify when a run has not finished this long after it "
+                "was queued (or after its logical date).",
+                "properties": {
+                    "after": {"$ref": "#/$defs/duration", "examples": ["PT2H"]},
+                    "from": {"enum": list(DEADLINE_FROM), "default": "queued"},
+                    "notify": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_NOTIFIERS,
+                        "items": {"$ref": "#/$defs/notifier"},
+                    },
+                },
+            },
             "tasks": {
                 "type": "array",
                 "minItems": 1,

@@ -181,6 +181,31 @@ class Notify:
         }
 
 
+#: where a deadline is measured from: ``queued`` (when the run was queued) or ``logical_date``
+DEADLINE_FROM = ("queued", "logical_date")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A DAG-run deadline (Airflow 3.1+ deadline alert): a run not finished ``after`` its start notifies.
+
+    :param after: how long after ``from_`` the run must have finished.
+    :param from_: ``"queued"`` (when the run was queued) or ``"logical_date"`` (key ``from`` in JSON).
+    :param notify: the notifications sent when a run misses the deadline.
+    """
+
+    after: timedelta
+    from_: str = "queued"
+    notify: tuple[NotifierSpec, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "after": format_duration(self.after),
+            "from": self.from_,
+            "notify": [n.to_dict() for n in self.notify],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     """A validated schedule spec (version 1). Build it with ``parse_spec``; never mutate it.
@@ -206,6 +231,7 @@ class ScheduleSpec:
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
     defaults: Defaults = field(default_factory=Defaults)
     notify: Notify = field(default_factory=Notify)
+    deadline: Deadline | None = None
 
     @property
     def dag_id(self) -> str:
@@ -244,8 +270,12 @@ class ScheduleSpec:
         return end_of_day(self.end_date, self.timezone)
 
     def to_dict(self) -> dict[str, Any]:
-        """The canonical JSON-able form (stable key order); ``parse_spec`` accepts it back unchanged."""
-        return {
+        """The canonical JSON-able form (stable key order); ``parse_spec`` accepts it back unchanged.
+
+        Keys of later language additions (``deadline``) appear only when set, so a spec stored before
+        them keeps its exact canonical form.
+        """
+        out: dict[str, Any] = {
             "version": self.version,
             "namespace": self.namespace,
             "name": self.name,
@@ -264,6 +294,9 @@ class ScheduleSpec:
             "notify": self.notify.to_dict(),
             "tasks": [t.to_dict() for t in self.tasks],
         }
+        if self.deadline is not None:
+            out["deadline"] = self.deadline.to_dict()
+        return out
 
     @classmethod
     def from_canonical(

@@ -18,7 +18,9 @@ from airflow_provider_scheduler.spec.errors import Problem, SpecError, join_path
 from airflow_provider_scheduler.spec.fastcheck import linear_validator
 from airflow_provider_scheduler.spec.jinja_check import check_template, has_template
 from airflow_provider_scheduler.spec.model import (
+    DEADLINE_FROM,
     SPEC_VERSION,
+    Deadline,
     Defaults,
     NotifierSpec,
     Notify,
@@ -64,6 +66,7 @@ SPEC_KEYS = (
     "defaults",
     "notify",
     "tasks",
+    "deadline",
 )
 TASK_KEYS = (
     "id",
@@ -81,6 +84,9 @@ MAX_OUTLETS = 20
 DEFAULTS_KEYS = ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout")
 NOTIFY_KEYS = ("on_failure", "on_success", "on_retry")
 NOTIFIER_KEYS = ("template", "with")
+DEADLINE_KEYS = ("after", "from", "notify")
+#: the longest ``deadline.after``
+MAX_DEADLINE = timedelta(days=31)
 PARAM_KEYS = (
     "type",
     "default",
@@ -506,6 +512,7 @@ class _Parser:
         params = self.params(data.get("params"), schedule)
         defaults = self.defaults(data.get("defaults"))
         notify = self.notify(data.get("notify"))
+        deadline = self.deadline(data.get("deadline"), schedule)
         tasks = self.tasks(data.get("tasks"))
 
         if schedule is not None and not isinstance(schedule, ManualSchedule):
@@ -544,6 +551,7 @@ class _Parser:
             defaults=defaults,
             notify=notify,
             tasks=tasks,
+            deadline=deadline,
         )
 
     def stored_size_limit(self, spec: ScheduleSpec) -> None:
@@ -848,20 +856,74 @@ class _Parser:
             items = notify.get(event)
             if items is None:
                 continue
-            path = f"notify.{event}"
-            if not isinstance(items, list):
-                self.add(path, f"must be a list of notifications, not {_type_word(items)}")
-                continue
-            if len(items) > MAX_NOTIFIERS:
-                self.add(path, f"at most {MAX_NOTIFIERS} notifications are allowed, not {len(items)}")
-                continue
-            specs = []
-            for i, item in enumerate(items):
-                spec = self.notifier(item, f"{path}[{i}]")
-                if spec is not None:
-                    specs.append(spec)
-            out[event] = tuple(specs)
+            specs = self.notifiers(items, f"notify.{event}")
+            if specs is not None:
+                out[event] = specs
         return Notify(**out)
+
+    def notifiers(self, items: Any, path: str) -> tuple[NotifierSpec, ...] | None:
+        """A list of notifications (``notify.on_failure``, ``deadline.notify``); None when refused."""
+        if not isinstance(items, list):
+            self.add(path, f"must be a list of notifications, not {_type_word(items)}")
+            return None
+        if len(items) > MAX_NOTIFIERS:
+            self.add(path, f"at most {MAX_NOTIFIERS} notifications are allowed, not {len(items)}")
+            return None
+        specs = []
+        for i, item in enumerate(items):
+            spec = self.notifier(item, f"{path}[{i}]")
+            if spec is not None:
+                specs.append(spec)
+        return tuple(specs)
+
+    def deadline(self, value: Any, schedule: Schedule | None) -> Deadline | None:
+        """``deadline: {after, from, notify}``: a run not finished ``after`` its start notifies."""
+        if value is None:
+            return None
+        item = self.mapping(value, "deadline")
+        if item is None:
+            return None
+        before = len(self.problems)
+        why = self.policy.needs_airflow((3, 1), "a deadline (Airflow's deadline alerts)")
+        if why:
+            self.add("deadline", why)
+            return None
+        self.unknown_keys(item, DEADLINE_KEYS, "deadline")
+        after = None
+        if item.get("after") is None:
+            self.add("deadline.after", "is required: how long a run may take, e.g. PT2H")
+        else:
+            after = self.duration(item["after"], "deadline.after")
+            if after is not None and not timedelta(0) < after <= MAX_DEADLINE:
+                self.add(
+                    "deadline.after",
+                    f"must be more than zero and at most {human_duration(MAX_DEADLINE)}, not "
+                    f"{human_duration(after)}",
+                )
+        start = item.get("from", "queued")
+        if _long_int(start):
+            self.add("deadline.from", _TOO_LONG_MESSAGE)
+        elif start not in DEADLINE_FROM:
+            self.add(
+                "deadline.from",
+                f"must be 'queued' (when the run was queued) or 'logical_date', not {start!r}"
+                f"{did_you_mean(str(start), DEADLINE_FROM)}",
+            )
+        elif start == "logical_date" and schedule is not None and _untimed_runs(schedule):
+            self.add(
+                "deadline.from",
+                f"a {_untimed_runs(schedule)} run may have no logical date; use 'queued'",
+            )
+        notify: tuple[NotifierSpec, ...] | None = None
+        if item.get("notify") is None:
+            self.add("deadline.notify", "is required: list who hears of a missed deadline")
+        else:
+            notify = self.notifiers(item["notify"], "deadline.notify")
+            if notify == () and not item["notify"]:
+                self.add("deadline.notify", "must list at least one notification")
+        if len(self.problems) > before or after is None or not notify:
+            return None
+        return Deadline(after=after, from_=str(start), notify=notify)
 
     def notifier(self, value: Any, path: str) -> NotifierSpec | None:
         item = self.mapping(value, path)
@@ -1315,6 +1377,15 @@ def _json_type_words(kind: Any) -> str:
     if isinstance(kind, list):
         return " or ".join(words.get(str(k), str(k)) for k in kind)
     return words.get(kind, str(kind))
+
+
+def _untimed_runs(schedule: Schedule) -> str | None:
+    """What kind of this schedule's runs may have no logical date (None: every run has one)."""
+    if isinstance(schedule, ManualSchedule):
+        return "triggered"
+    if schedule.kind == "assets" or (isinstance(schedule, AnyOfSchedule) and schedule.assets is not None):
+        return "asset-triggered"
+    return None
 
 
 def _at_members(schedule: Schedule) -> list[tuple[str, AtSchedule]]:

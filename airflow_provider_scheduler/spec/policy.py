@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,6 +36,9 @@ class GovernancePolicy:
     :param allowed_templates: per-namespace allow-list of task and notification template names;
         the key ``"*"`` applies to namespaces not listed. ``None`` allows every enabled template.
         This is where ``[schedule_specs] allowed_templates`` is read and enforced (parser and factory).
+    :param airflow_version: ``(major, minor)`` of the Airflow the specs are built on (filled in by
+        :meth:`from_airflow_config`); the parser refuses a feature this version lacks (``deadline``
+        needs 3.1) with a message naming the version it needs. None: not checked.
     """
 
     max_tasks: int = 50
@@ -45,6 +50,7 @@ class GovernancePolicy:
     max_at_dates: int = 100
     allowed_templates: Mapping[str, frozenset[str]] | None = field(default=None)
     asset_targets: Mapping[str, tuple[str, ...]] | None = field(default=None)
+    airflow_version: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.asset_targets is not None:
@@ -67,8 +73,16 @@ class GovernancePolicy:
                 self.max_at_dates,
                 allowed,
                 None if self.asset_targets is None else tuple(sorted(self.asset_targets.items())),
+                self.airflow_version,
             )
         )
+
+    def needs_airflow(self, version: tuple[int, int], what: str) -> str | None:
+        """None when this deployment's Airflow has ``version`` or later, else the refusal's text."""
+        if self.airflow_version is None or self.airflow_version >= version:
+            return None
+        have = ".".join(map(str, self.airflow_version))
+        return f"{what} needs Airflow {version[0]}.{version[1]} or later; this deployment runs Airflow {have}"
 
     def allows_template(self, name: str, namespace: str | None) -> bool:
         """Whether the per-namespace allow-list lets ``namespace`` use template ``name``."""
@@ -96,12 +110,14 @@ class GovernancePolicy:
     @classmethod
     def from_airflow_config(cls) -> GovernancePolicy:
         """Build the policy from the ``[schedule_specs]`` section of Airflow's configuration."""
+        from airflow import __version__
         from airflow.configuration import conf
 
         def get(key: str) -> str:
             return (conf.get("schedule_specs", key, fallback="") or "").strip()
 
-        return cls.from_options({k: get(k) for k in CONFIG_OPTIONS})
+        policy = cls.from_options({k: get(k) for k in CONFIG_OPTIONS})
+        return dataclasses.replace(policy, airflow_version=airflow_major_minor(__version__))
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> GovernancePolicy:
@@ -188,6 +204,15 @@ def namespace_lists(
     ):
         raise ValueError(f"[schedule_specs] {option} must map namespaces to lists of {what}, e.g. {example}")
     return {str(k): list(v) for k, v in value.items()}
+
+
+def airflow_major_minor(version: str) -> tuple[int, int] | None:
+    """``(3, 1)`` of ``"3.1.8"`` (or ``"3.1.0rc1"``); None for a version string of another shape."""
+    parts = version.split(".")
+    digits = [int("".join(itertools.takewhile(str.isdigit, p)) or -1) for p in parts[:2]]
+    if len(digits) < 2 or min(digits) < 0:
+        return None
+    return digits[0], digits[1]
 
 
 #: Options of the ``[schedule_specs]`` section this module reads (documented in get_provider_info).

@@ -535,7 +535,12 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
 
 # --- notification templates -------------------------------------------------------------------------
 
-_EVENT_WORDS = {"on_failure": "failed", "on_success": "succeeded", "on_retry": "is retrying a task"}
+_EVENT_WORDS = {
+    "on_failure": "failed",
+    "on_success": "succeeded",
+    "on_retry": "is retrying a task",
+    "deadline_missed": "missed its deadline",
+}
 
 
 def _build_email(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
