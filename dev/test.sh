@@ -3,7 +3,7 @@
 # real Airflow and PostgreSQL started by the tests) and on Airflow 2.11 (unit tests, provider
 # discovery, DAG parsing, and the 2.11 integration tests), plus the connection form and provider
 # discovery on Airflow 3.1 (which builds the form from the hook's classic widget methods) and the
-# Schedules pages in a real Airflow 3.1.
+# Schedules pages and a spec deadline in a real Airflow 3.1.
 #
 #   dev/test.sh            everything
 #   dev/test.sh --unit     unit tests only (seconds), both Airflow versions
@@ -40,10 +40,12 @@ echo ">>> pytest on Airflow 3.3" >&2
 .venvs/af33/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
 echo ">>> pytest on Airflow 2.11" >&2
 .venvs/af211/bin/python -m pytest "${marker[@]}" "${pytest_args[@]}" || status=$?
-echo ">>> pytest on Airflow 3.1 (connection form, provider discovery, the portal plugin, its API and pages)" >&2
-af31_tests=(tests/unit/test_provider_info.py tests/unit/hooks/test_hook_meta_service.py tests/unit/plugin)
+echo ">>> pytest on Airflow 3.1 (connection form, provider discovery, the portal plugin, its API and pages, deadlines)" >&2
+af31_tests=(tests/unit/test_provider_info.py tests/unit/hooks/test_hook_meta_service.py tests/unit/plugin
+  tests/unit/factory/test_deadlines.py tests/unit/spec/test_deadline.py)
 # The Schedules pages in a real Airflow 3.1 and headless Chromium (the UI that hosts them differs).
-[ "$unit_only" = 1 ] || af31_tests+=(tests/integration/portal)
+# A spec deadline on a real 3.1 (its deadline callbacks run through another trigger than 3.3's).
+[ "$unit_only" = 1 ] || af31_tests+=(tests/integration/portal tests/integration/factory/test_deadline_e2e.py)
 .venvs/af31/bin/python -m pytest "${af31_tests[@]}" || status=$?
 # pytest exits 5 when it collected no test: that is a failure here, like any other non-zero exit.
 exit "$status"

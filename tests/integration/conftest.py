@@ -45,6 +45,8 @@ EXAMPLE_ADMIN_SETTINGS = {
     "AIRFLOW__SCHEDULE_SPECS__PYTHON_CALLABLES": (
         "qa_checks.create_environment,qa_checks.run_check,qa_checks.destroy_environment"
     ),
+    # the deadline test points this connection at a recording HTTP server (test_deadline_e2e.py)
+    "AIRFLOW__SCHEDULE_SPECS__WEBHOOK_CONNECTIONS": "it_deadline_hook",
 }
 
 
