@@ -11,7 +11,6 @@ callback path is always this module's coroutine.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -111,6 +110,8 @@ async def deadline_missed(
     :raises RuntimeError: no notification could be sent (Airflow marks the callback failed).
     """
     # Imported here: the triggerer imports this module only to run the callback.
+    from asgiref.sync import sync_to_async
+
     from airflow_provider_scheduler.spec.policy import default_policy
     from airflow_provider_scheduler.templates.registry import default_registry
 
@@ -131,8 +132,11 @@ async def deadline_missed(
         assert template is not None
         try:
             notifier = template.build(item.get("with") or {}, event=DEADLINE_EVENT, spec=spec)
-            # a notifier is synchronous (SMTP, requests): run it off the triggerer's event loop
-            await asyncio.to_thread(notifier, dict(run_context))
+            # A notifier is synchronous (SMTP, requests) and reads its connection through the
+            # triggerer's supervisor channel: asgiref runs it off the event loop and routes that
+            # channel's calls back to the loop (a plain thread would read the channel's answers out of
+            # order, which kills Airflow 3.1's trigger runner).
+            await sync_to_async(notifier)(dict(run_context))
         except Exception as exc:  # one failing notification must not keep the others from being sent
             log.warning("%s failed: %s", where, type(exc).__name__)
             failed.append(where)
