@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 #: the keyword argument the mapped operator expands over
 ITEM_ARGUMENT = "for_each_item"
-#: the label of each mapped task instance in Airflow's UI (instead of 0, 1, 2, ...)
-MAP_INDEX_TEMPLATE = "{{ item }}"
+#: the label of each mapped task instance in Airflow's UI (instead of 0, 1, 2, ...): the item, an
+#: object item as JSON
+MAP_INDEX_TEMPLATE = "{{ item if item is string else item | tojson }}"
 
 
 @functools.cache  # one subclass per operator class, not one per task

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_scheduler.factory.build import build_dag
 from airflow_provider_scheduler.operators.for_each import (
+    MAP_INDEX_TEMPLATE,
     ForEachItemsOperator,
     for_each_class,
     items_problem,
@@ -81,7 +82,7 @@ class TestMapped:
         assert task.operator_class.__name__ == "SpecHttpRequestOperator"  # the UI shows the template's
         assert task.partial_kwargs["endpoint"] == "/refresh/{{ item }}"  # rendered by Airflow, per instance
         assert task.partial_kwargs["retries"] == 3
-        assert task.partial_kwargs["map_index_template"] == "{{ item }}"
+        assert task.partial_kwargs["map_index_template"] == MAP_INDEX_TEMPLATE
         assert task.upstream_task_ids == {"start"}
 
     def test_a_param_list_comes_from_the_list_step(self, dag):
@@ -172,7 +173,8 @@ class TestListStep:
             (None, "params.regions must be a list to fan out over (for_each), not NoneType"),
             (
                 ["eu", ["x"]],
-                "params.regions[1] must be a string, a number, true/false or a flat object of those, not a list",
+                "params.regions[1] must be a string, a number, true/false or a flat object of those, "
+                "not a list",
             ),
         ],
     )

@@ -218,7 +218,8 @@ class TestRefused:
         assert problems(spec, registry) == [
             (
                 "tasks[0].for_each",
-                "must be a list of items or one param reference such as '{{ params.regions }}', not an object",
+                "must be a list of items or one param reference such as '{{ params.regions }}', "
+                "not an object",
             )
         ]
 
