@@ -1,4 +1,5 @@
-"""End to end: ``for_each`` fans a task out as Airflow mapped task instances on a real Airflow 3.3.
+"""End to end: ``for_each`` fans a task out as Airflow mapped task instances on a real Airflow 3.3
+(and, in the Airflow 2.11 virtualenv, on a real Airflow 2.11 through its REST API v1).
 
 A spec applied with the CLI fans out over a param (the run's conf gives three regions) and over a
 literal list; each mapped instance renders ``{{ item }}`` itself (the approved QA callable
@@ -57,7 +58,9 @@ def _spec(ns: str) -> dict[str, Any]:
 
 def _instances(airflow: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
     resp = airflow.api(
-        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances", params={"limit": 100}
+        "GET",
+        f"{airflow.api_prefix}/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances",
+        params={"limit": 100},
     )
     resp.raise_for_status()
     return resp.json()["task_instances"]  # type: ignore[no-any-return]
@@ -124,4 +127,33 @@ def test_for_each_over_a_param_runs_one_mapped_instance_per_item(airflow: Any, t
     (done,) = (ti for ti in instances if ti["task_id"] == "done")
     assert done["state"] == "success"
     assert done["map_index"] == -1
+    assert all(_at(done["start_date"]) >= _at(ti["end_date"]) for ti in [*mapped, *literal]), instances
+
+
+def test_for_each_on_airflow_2(airflow2: Any, tmp_path: Path) -> None:
+    """The same spec on Airflow 2.11 (REST API v1): mapped instances per item, then the downstream task."""
+    ns = f"fe{uuid.uuid4().hex[:8]}"
+    dag_id = f"{ns}.fanout"
+    path = tmp_path / "fanout.yaml"
+    path.write_text(yaml.safe_dump(_spec(ns), sort_keys=False))
+    result = airflow2.scheduler_cli("apply", str(path), "--store", airflow2.store_uri, "--author", "it")
+    assert result.returncode == 0, result.stdout + result.stderr
+    airflow2.wait_for_dag(dag_id, timeout=240)
+    airflow2.api("PATCH", f"/api/v1/dags/{quote(dag_id, safe='')}", json={"is_paused": False})
+
+    run_id = airflow2.trigger(dag_id, conf={"regions": REGIONS})["dag_run_id"]
+    run = airflow2.wait_for_run(dag_id, quote(run_id, safe=""), timeout=400)
+    instances = _instances(airflow2, dag_id, run_id)
+    assert run["state"] == "success", instances
+    mapped = sorted(
+        (ti for ti in instances if ti["task_id"] == "check-region"), key=lambda ti: ti["map_index"]
+    )
+    assert [ti["map_index"] for ti in mapped] == [0, 1, 2]
+    assert [ti["rendered_map_index"] for ti in mapped] == REGIONS
+    for ti, region in zip(mapped, REGIONS, strict=True):
+        assert ti["rendered_fields"]["op_kwargs"] == {"check": f"region {region}"}
+    literal = [ti for ti in instances if ti["task_id"] == "literal"]
+    assert sorted(ti["rendered_fields"]["op_kwargs"]["check"] for ti in literal) == ["A", "B"]
+    (done,) = (ti for ti in instances if ti["task_id"] == "done")
+    assert done["state"] == "success"
     assert all(_at(done["start_date"]) >= _at(ti["end_date"]) for ti in [*mapped, *literal]), instances
