@@ -43,6 +43,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_scheduler.operators.pause_dag",
                     "airflow_provider_scheduler.operators.apply_specs",
                     "airflow_provider_scheduler.operators.http_request",
+                    "airflow_provider_scheduler.operators.for_each",
                 ],
             }
         ],
@@ -144,6 +145,17 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "integer",
                         "example": "20",
                         "default": "100",
+                    },
+                    "max_map_length": {
+                        "description": (
+                            "Most items one task's for_each may fan out over (one mapped task instance "
+                            "each): checked at validation for a literal list, and when the run starts the "
+                            "task for a list from a param."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "16",
+                        "default": "64",
                     },
                     "asset_targets": {
                         "description": (

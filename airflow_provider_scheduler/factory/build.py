@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scheduler.factory.callbacks import notification_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
 from airflow_provider_scheduler.factory.timetables import airflow_schedule, schedule_summary
+from airflow_provider_scheduler.spec.model import for_each_items_task_id, thaw
 from airflow_provider_scheduler.spec.schedule import (
     AnyOfSchedule,
     AssetSchedule,
@@ -264,7 +265,8 @@ def build_dag(
         for key in ("on_success_callback", "on_failure_callback"):
             dag_kwargs[key] = [*dag_kwargs.get(key, ()), on_run_finished]
     if spec.params:
-        dag_kwargs["params"] = airflow_params(spec)
+        fans_out = any(t.for_each_param for t in spec.tasks)
+        dag_kwargs["params"] = airflow_params(spec, max_map_length=_map_cap(policy) if fans_out else None)
     if spec.description and spec.description.strip():  # stores may hold blank ones (accepted before)
         dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
     dag_kwargs["doc_md"] = origin_doc(spec, origin)
@@ -291,9 +293,12 @@ def build_dag(
     with dag:
         for i, task in enumerate(spec.tasks):
             try:
-                built = templates[task.id].build(
-                    task.id, task.with_, **task.operator_kwargs(), **_outlets(task)
-                )
+                if task.for_each is not None:
+                    built = _fan_out(task, templates[task.id], policy)
+                else:
+                    built = templates[task.id].build(
+                        task.id, task.with_, **task.operator_kwargs(), **_outlets(task)
+                    )
             except Exception as exc:
                 raise SpecBuildError(
                     f"tasks[{i}] ({task.id}): template {task.template!r} failed: {exc}"
@@ -315,3 +320,35 @@ def build_dag(
                 setups = [exit_[t] for t in _upstream_closure(spec, task.id) if spec.task(t).role == "setup"]
                 entry[task.id].as_teardown(setups=setups or None)
     return dag
+
+
+def _map_cap(policy: GovernancePolicy | None) -> int:
+    """``[schedule_specs] max_map_length`` (the policy's, else the deployment's)."""
+    if policy is not None:
+        return policy.max_map_length
+    from airflow_provider_scheduler.spec.policy import default_policy
+
+    return default_policy().max_map_length
+
+
+def _fan_out(task: Any, template: Any, policy: GovernancePolicy | None) -> list[Any]:
+    """The operators of a ``for_each`` task (Airflow dynamic task mapping, one instance per item).
+
+    A literal list: the mapped operator, expanded over the list. A param's list: first the list step
+    ``<id>__items`` (reads and checks the run's list, see ``operators.for_each``), then the mapped
+    operator expanded over its XCom; the step takes the task's trigger rule, so it runs whenever the
+    task would.
+    """
+    kwargs = {**task.operator_kwargs(), **_outlets(task)}
+    name = task.for_each_param
+    if name is None:
+        return [template.build(task.id, task.with_, for_each=thaw(task.for_each), **kwargs)]
+    from airflow_provider_scheduler.operators.for_each import ForEachItemsOperator
+
+    step_kwargs: dict[str, Any] = {"retries": 0}  # a list that is too long stays too long
+    if task.trigger_rule is not None:
+        step_kwargs["trigger_rule"] = task.trigger_rule
+    step = ForEachItemsOperator(
+        task_id=for_each_items_task_id(task.id), param=name, max_length=_map_cap(policy), **step_kwargs
+    )
+    return [step, template.build(task.id, task.with_, for_each=step.output, **kwargs)]

@@ -25,7 +25,10 @@ from airflow_provider_scheduler.spec.model import (
     Notify,
     ScheduleSpec,
     TaskSpec,
+    for_each_items_task_id,
+    for_each_param_name,
     freeze,
+    item_refusal,
 )
 from airflow_provider_scheduler.spec.parser import (
     ROLES,
@@ -77,6 +80,7 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
     notify = d["notify"]
     tasks = tuple(_task(t) for t in d["tasks"])
     _check_graph(tasks)
+    _check_for_each(tasks, d["params"])
     return ScheduleSpec(
         version=1,
         namespace=namespace,
@@ -139,7 +143,36 @@ def _task(t: Mapping[str, Any]) -> TaskSpec:
         trigger_rule=trigger_rule,
         role=role,
         outlets=tuple(_str(x) for x in t.get("outlets") or ()),
+        for_each=_for_each(t.get("for_each")),
     )
+
+
+def _for_each(value: Any) -> tuple[Any, ...] | str | None:
+    """A task's ``for_each`` as ``to_dict`` writes it: a non-empty list of items or ``{{ params.NAME }}``."""
+    if value is None:
+        return None
+    if type(value) is str:
+        name = for_each_param_name(value)
+        if name is None or value != f"{{{{ params.{name} }}}}":
+            raise _NotCanonical
+        return value
+    if type(value) is not list or not value or any(item_refusal(item) for item in value):
+        raise _NotCanonical
+    return freeze(value)
+
+
+def _check_for_each(tasks: tuple[TaskSpec, ...], params: Any) -> None:
+    """A ``for_each`` param exists with type array; no task has the id of a list step."""
+    ids = {t.id for t in tasks}
+    for task in tasks:
+        name = task.for_each_param
+        if name is None:
+            continue
+        schema = _dict(params).get(name)
+        if not isinstance(schema, Mapping) or schema.get("type") != "array":
+            raise _NotCanonical
+        if for_each_items_task_id(task.id) in ids:
+            raise _NotCanonical
 
 
 def _check_graph(tasks: tuple[TaskSpec, ...]) -> None:

@@ -42,6 +42,8 @@ class CatalogEntry:
     :param check: optional extra rules, see :data:`CheckFn`.
     :param task_refs: names of ``with`` fields whose value is the id of another task of the same spec;
         the parser checks that the task exists and is upstream.
+    :param mappable: whether a task of this template may fan out with ``for_each`` (the template
+        builds its operator through the ``make`` seam, see ``TaskTemplate``).
     """
 
     kind = "template"
@@ -54,12 +56,14 @@ class CatalogEntry:
         with_schema: Mapping[str, Any] | None = None,
         check: CheckFn | None = None,
         task_refs: tuple[str, ...] = (),
+        mappable: bool = False,
     ) -> None:
         self.name = name
         self.description = description
         self.with_schema = dict(with_schema or {})
         self.check = check
         self.task_refs = task_refs
+        self.mappable = mappable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

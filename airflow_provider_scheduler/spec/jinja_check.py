@@ -17,6 +17,9 @@ syntax tree is checked against an allow-list:
   dunder names, so ``attribute='_ParamsDict__dict'`` would reach a private field);
 * ``{% if %}`` blocks, literals, comparisons, ``and``/``or``/``not``, ``+``/``-`` and ``~``.
 
+In the ``with`` of a task with ``for_each`` the name ``item`` (the mapped task instance's own item)
+is allowed too, with the same access rules as ``params`` (``check_template(text, ITEM_NAMES)``).
+
 Everything else (``{% set %}``, ``{% import %}``, ``{% for %}``, macros, other names, ...) is refused.
 """
 
@@ -37,6 +40,8 @@ SAFE_NAMES = frozenset(
         "dag_run",
     }
 )
+#: the extra names of a ``for_each`` task's ``with``: ``item`` is that mapped instance's item
+ITEM_NAMES = frozenset({"item"})
 _DATE_NAMES = frozenset({"logical_date", "data_interval_start", "data_interval_end"})
 _STRING_NAMES = frozenset({"ds", "ds_nodash", "run_id"})
 _DATE_METHODS = frozenset({"strftime", "isoformat"})
@@ -101,16 +106,19 @@ _ATTRIBUTE_KWARGS = frozenset({"attribute", "name"})
 _CACHED_TEXT = 2000
 
 
-def check_template(text: str) -> str | None:
-    """Return why ``text`` is not an allowed template, or None when it is allowed (or has no Jinja)."""
+def check_template(text: str, extra_names: frozenset[str] = frozenset()) -> str | None:
+    """Return why ``text`` is not an allowed template, or None when it is allowed (or has no Jinja).
+
+    :param extra_names: names allowed besides ``SAFE_NAMES`` (``ITEM_NAMES`` in a ``for_each`` task).
+    """
     if not has_template(text):
         return None
     if len(text) > _CACHED_TEXT:
-        return _check(text)
-    return _check_cached(text)
+        return _check(text, extra_names)
+    return _check_cached(text, extra_names)
 
 
-def _check(text: str) -> str | None:
+def _check(text: str, extra_names: frozenset[str] = frozenset()) -> str | None:
     import jinja2
 
     try:
@@ -123,7 +131,7 @@ def _check(text: str) -> str | None:
         # attribute names in filter arguments first, so that reason wins over "filter not allowed"
         for node in tree.find_all(jinja2.nodes.Filter):
             _attribute_args(node.name, list(node.args), node.kwargs)
-        _Checker().visit(tree)
+        _Checker(extra_names).visit(tree)
     except _Refused as exc:
         return str(exc)
     except RecursionError:
@@ -139,6 +147,9 @@ class _Refused(Exception):
 
 
 class _Checker:
+    def __init__(self, extra_names: frozenset[str] = frozenset()) -> None:
+        self.names = SAFE_NAMES | extra_names
+
     def visit(self, node: Any) -> None:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
@@ -229,7 +240,7 @@ class _Checker:
     def visit_Name(self, node: Any) -> None:
         if node.ctx != "load":
             raise _Refused("assigning variables is not allowed in templates")
-        if node.name not in SAFE_NAMES:
+        if node.name not in self.names:
             raise _Refused(_name_refusal(node.name))
         if node.name == "dag_run":
             raise _Refused("only 'dag_run.conf' may be used from dag_run")
@@ -268,7 +279,7 @@ class _Checker:
             return
         chain.reverse()
         root = inner.name
-        if root not in SAFE_NAMES:
+        if root not in self.names:
             raise _Refused(_name_refusal(root))
         if root == "dag_run" and chain[0] != "conf":
             raise _Refused(f"only 'dag_run.conf' may be used from dag_run, not 'dag_run.{chain[0]}'")
@@ -334,6 +345,11 @@ def _attribute_name(name: str, value: Any) -> None:
 
 
 def _name_refusal(name: str) -> str:
+    if name in ITEM_NAMES:
+        return (
+            f"'{name}' is only defined in the 'with' of a task with for_each (each mapped task instance's "
+            f"item); allowed here: {_ALLOWED_LIST}"
+        )
     if name in ("conn", "var", "macros", "ti", "task_instance", "task", "dag", "conf", "inlets", "outlets"):
         return (
             f"'{name}' is not available in spec templates (it could expose secrets or internals); "
@@ -402,6 +418,8 @@ def _kind(node: Any) -> str:
     import jinja2.nodes as n
 
     if isinstance(node, n.Name):
+        if node.name in ITEM_NAMES:
+            return "json"
         if node.name in _DATE_NAMES:
             return "date"
         return "str" if node.name in _STRING_NAMES else "dict"

@@ -13,7 +13,7 @@ from airflow_provider_scheduler.spec.calendars import MAX_CALENDARS
 from airflow_provider_scheduler.spec.catalog import default_catalog
 from airflow_provider_scheduler.spec.dates import DATE_OR_DATETIME_PATTERN, DATETIME_WITH_OFFSET_PATTERN
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
-from airflow_provider_scheduler.spec.model import DEADLINE_FROM, SPEC_VERSION
+from airflow_provider_scheduler.spec.model import DEADLINE_FROM, FOR_EACH_PARAM, MAX_ITEM_KEYS, SPEC_VERSION
 from airflow_provider_scheduler.spec.parser import (
     MAX_DESCRIPTION,
     MAX_NOTIFIERS,
@@ -481,6 +481,7 @@ def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
                 "uniqueItems": True,
                 "items": {"$ref": "#/$defs/assetUri"},
             },
+            "for_each": _for_each_schema(policy),
         },
         "allOf": [
             {
@@ -488,6 +489,34 @@ def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
                 "then": {"properties": {"with": {"$ref": f"#/$defs/with.{name}"}}},
             }
             for name in names
+        ],
+    }
+
+
+def _for_each_schema(policy: GovernancePolicy) -> dict[str, Any]:
+    scalar: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+    return {
+        "description": "Fan out: one mapped task instance per item (Airflow dynamic task mapping); "
+        "{{ item }} in this task's with names the instance's item. A list of items (strings, numbers, "
+        "true/false or flat objects of those), or one reference '{{ params.NAME }}' to a param of type "
+        "array (its list is checked against [schedule_specs] max_map_length when a run starts).",
+        "oneOf": [
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": policy.max_map_length,
+                "items": {
+                    "anyOf": [
+                        scalar,
+                        {
+                            "type": "object",
+                            "maxProperties": MAX_ITEM_KEYS,
+                            "additionalProperties": scalar,
+                        },
+                    ]
+                },
+            },
+            {"type": "string", "pattern": f"^{FOR_EACH_PARAM.pattern}$"},
         ],
     }
 

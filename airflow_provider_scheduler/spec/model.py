@@ -8,6 +8,7 @@ and :meth:`TaskSpec.with_dict` return fresh plain ``dict`` / ``list`` copies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -85,6 +86,62 @@ class Defaults:
         }
 
 
+#: ``for_each: "{{ params.NAME }}"``: exactly one reference to a param (spaces inside the braces optional)
+FOR_EACH_PARAM = re.compile(r"\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
+
+
+def for_each_param_name(text: str) -> str | None:
+    """``NAME`` when ``text`` is ``{{ params.NAME }}``, else None."""
+    match = FOR_EACH_PARAM.fullmatch(text)
+    return match.group(1) if match else None
+
+
+#: the task id of the step that reads a ``for_each`` param's list when a run starts (``<id>__items``)
+FOR_EACH_ITEMS_SUFFIX = "__items"
+#: keys of one flat-object item of a ``for_each`` list
+MAX_ITEM_KEYS = 20
+_ITEM_SCALARS = (str, int, float, bool)
+
+
+def for_each_items_task_id(task_id: str) -> str:
+    """The id of the list step of a ``for_each`` over a param."""
+    return f"{task_id}{FOR_EACH_ITEMS_SUFFIX}"
+
+
+def _item_word(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def item_refusal(value: Any) -> str | None:
+    """Why ``value`` cannot be a ``for_each`` item (None: it can).
+
+    An item is a string, a number, true/false, or a flat object of those (at most ``MAX_ITEM_KEYS``
+    keys), so ``{{ item }}`` and ``{{ item.key }}`` render plain text. Used by the parser for literal
+    lists and by the list step for a param's list when a run starts.
+    """
+    if type(value) in _ITEM_SCALARS:
+        return None
+    if isinstance(value, Mapping):
+        if len(value) > MAX_ITEM_KEYS:
+            return f"is an object with {len(value)} keys; an item object has at most {MAX_ITEM_KEYS}"
+        for key, inner in value.items():
+            if type(key) is not str:
+                return f"has the key {key!r}; keys of an item object are strings"
+            if type(inner) not in _ITEM_SCALARS:
+                return (
+                    f"holds {_item_word(inner)} under {key!r}; an item object holds only strings, numbers "
+                    "and true/false (no nesting)"
+                )
+        return None
+    return f"must be a string, a number, true/false or a flat object of those, not {_item_word(value)}"
+
+
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One task: a registered template, its ``with`` arguments, dependencies and overrides.
@@ -99,6 +156,9 @@ class TaskSpec:
     :param role: ``"setup"``, ``"teardown"`` or None.
     :param outlets: asset URIs the task updates: on success Airflow emits an asset event for each,
         so DAGs scheduled on them run.
+    :param for_each: fan-out (Airflow dynamic task mapping, one mapped task instance per item, which
+        ``{{ item }}`` names in ``with``): the literal items (a tuple of JSON scalars or flat objects),
+        or the text ``"{{ params.NAME }}"`` naming an array param; None: one task as usual.
     """
 
     id: str
@@ -110,9 +170,17 @@ class TaskSpec:
     trigger_rule: str | None = None
     role: str | None = None
     outlets: tuple[str, ...] = ()
+    for_each: tuple[Any, ...] | str | None = None
 
     def __hash__(self) -> int:
         return hash((self.id, self.template))
+
+    @property
+    def for_each_param(self) -> str | None:
+        """The param name of ``for_each: "{{ params.NAME }}"`` (None for a literal list or none)."""
+        if isinstance(self.for_each, str):
+            return for_each_param_name(self.for_each)
+        return None
 
     def with_dict(self) -> dict[str, Any]:
         """A plain, mutable deep copy of ``with_`` (what a template builder receives)."""
@@ -142,6 +210,8 @@ class TaskSpec:
             out["role"] = self.role
         if self.outlets:
             out["outlets"] = list(self.outlets)
+        if self.for_each is not None:
+            out["for_each"] = self.for_each if isinstance(self.for_each, str) else thaw(self.for_each)
         return out
 
 

@@ -16,7 +16,7 @@ from airflow_provider_scheduler.spec.dates import read_date, utc_instant
 from airflow_provider_scheduler.spec.durations import DurationError, human_duration, parse_duration
 from airflow_provider_scheduler.spec.errors import Problem, SpecError, join_path
 from airflow_provider_scheduler.spec.fastcheck import linear_validator
-from airflow_provider_scheduler.spec.jinja_check import check_template, has_template
+from airflow_provider_scheduler.spec.jinja_check import ITEM_NAMES, check_template, has_template
 from airflow_provider_scheduler.spec.model import (
     DEADLINE_FROM,
     SPEC_VERSION,
@@ -26,7 +26,11 @@ from airflow_provider_scheduler.spec.model import (
     Notify,
     ScheduleSpec,
     TaskSpec,
+    for_each_items_task_id,
+    for_each_param_name,
     freeze,
+    item_refusal,
+    thaw,
 )
 from airflow_provider_scheduler.spec.policy import default_policy
 from airflow_provider_scheduler.spec.regex_guard import (
@@ -78,6 +82,7 @@ TASK_KEYS = (
     "trigger_rule",
     "role",
     "outlets",
+    "for_each",
 )
 #: at most this many ``outlets`` on one task
 MAX_OUTLETS = 20
@@ -233,6 +238,9 @@ class _Parser:
         self.stopped = False
         #: the document's size as compact JSON (see size_limit), 0 until measured
         self.measured_size = 0
+        #: the accepted params (name -> schema) and every name declared, for ``for_each`` references
+        self.param_schemas: Mapping[str, Mapping[str, Any]] = {}
+        self.declared_params: tuple[str, ...] = ()
 
     # helpers
     @property
@@ -379,19 +387,19 @@ class _Parser:
         )
         return False
 
-    def templated_strings(self, value: Any, path: str) -> None:
-        """Check Jinja in every string of ``value`` (recursively)."""
+    def templated_strings(self, value: Any, path: str, names: frozenset[str] = frozenset()) -> None:
+        """Check Jinja in every string of ``value`` (recursively); ``names``: allowed extra names."""
         if isinstance(value, str):
             if has_template(value):
-                reason = check_template(value)
+                reason = check_template(value, names)
                 if reason:
                     self.add(path, reason)
         elif isinstance(value, Mapping):
             for key, item in value.items():
-                self.templated_strings(item, f"{path}.{key}")
+                self.templated_strings(item, f"{path}.{key}", names)
         elif isinstance(value, (list, tuple)):
             for i, item in enumerate(value):
-                self.templated_strings(item, f"{path}[{i}]")
+                self.templated_strings(item, f"{path}[{i}]", names)
 
     def schema_problems(self, template: CatalogEntry, value: Any, path: str) -> None:
         fast = template.fast_check
@@ -510,6 +518,9 @@ class _Parser:
             max_active_runs = value if value is not None else 1
         dagrun_timeout = self.duration(data.get("dagrun_timeout"), "dagrun_timeout")
         params = self.params(data.get("params"), schedule)
+        self.param_schemas = params
+        raw_params = data.get("params")
+        self.declared_params = tuple(str(k) for k in raw_params) if isinstance(raw_params, Mapping) else ()
         defaults = self.defaults(data.get("defaults"))
         notify = self.notify(data.get("notify"))
         deadline = self.deadline(data.get("deadline"), schedule)
@@ -960,12 +971,19 @@ class _Parser:
             reason = f"the template {name!r} is not allowed in namespace {self.namespace!r}"
         return reason
 
-    def template_with(self, template: CatalogEntry, with_: Mapping[str, Any], path: str) -> None:
+    def template_with(
+        self,
+        template: CatalogEntry,
+        with_: Mapping[str, Any],
+        path: str,
+        names: frozenset[str] = frozenset(),
+    ) -> None:
+        """Check ``with`` against the template; ``names``: Jinja names allowed besides the usual ones."""
         before = len(self.problems)
         if before >= MAX_PROBLEMS:  # refused already, and nobody reads beyond MAX_PROBLEMS: spare the work
             self.stopped = True
             return
-        clean = _clean(with_)
+        clean = _clean(with_, names=names)
         if not clean and not self.json_values(with_, path):
             return
         self.schema_problems(template, with_, path)
@@ -973,7 +991,7 @@ class _Parser:
             for sub, message in template.extra_problems(with_, self.namespace):
                 self.add(f"{path}.{sub}" if sub else path, message)
         if not clean:
-            self.templated_strings(with_, path)
+            self.templated_strings(with_, path, names)
 
     def tasks(self, value: Any) -> tuple[TaskSpec, ...] | None:
         if value is None:
@@ -1008,6 +1026,7 @@ class _Parser:
                     )
                 else:
                     first_index[task_id] = i
+        self.items_step_ids(value, first_index)
         # dependencies (also of tasks with other problems, so every problem shows in one pass)
         valid_ids = list(first_index)
         for i, task_id in enumerate(ids):
@@ -1025,6 +1044,22 @@ class _Parser:
         if any(t is None for t in tasks):
             return None
         return tuple(t for t in tasks if t is not None)
+
+    def items_step_ids(self, value: list[Any], first_index: dict[str, int]) -> None:
+        """No task may take the id of the list step a ``for_each`` over a param adds (``<id>__items``)."""
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping) or not isinstance(item.get("for_each"), str):
+                continue
+            task_id = item.get("id")
+            if not isinstance(task_id, str):
+                continue
+            step = for_each_items_task_id(task_id)
+            if step in first_index:
+                self.add(
+                    f"tasks[{first_index[step]}].id",
+                    f"{step!r} is the id of the step that reads the list of tasks[{i}].for_each when a run "
+                    "starts; rename this task",
+                )
 
     def check_task_refs(self, deps: list[tuple[str, ...]], index: dict[str, int], order_known: bool) -> None:
         """``with`` fields that name another task must name an upstream task of the same spec.
@@ -1134,6 +1169,10 @@ class _Parser:
                 "a teardown task always runs once its setup tasks are done (trigger rule "
                 "all_done_setup_success); remove trigger_rule",
             )
+        fans_out = item.get("for_each") is not None
+        for_each = self.for_each(item.get("for_each"), f"{path}.for_each") if fans_out else None
+        if fans_out and role is not None:
+            self.add(f"{path}.for_each", "a setup or teardown task cannot fan out: remove role or for_each")
         if name is not None and with_ok:
             template = self.catalog.get(name)
             if template is None:
@@ -1148,7 +1187,11 @@ class _Parser:
                 if reason:
                     self.add(f"{path}.template", reason)
                 else:
-                    self.template_with(template, with_, f"{path}.with")
+                    if fans_out and not getattr(template, "mappable", False):
+                        self.add(f"{path}.for_each", self.not_mappable(name))
+                    self.template_with(
+                        template, with_, f"{path}.with", ITEM_NAMES if fans_out else frozenset()
+                    )
                     for field_name in template.task_refs:
                         ref = with_.get(field_name)
                         if isinstance(ref, str):
@@ -1168,8 +1211,104 @@ class _Parser:
                 trigger_rule=trigger_rule,
                 role=role,
                 outlets=outlets,
+                for_each=for_each,
             ),
         )
+
+    def not_mappable(self, name: str) -> str:
+        able = []
+        for other in self.catalog.allowed_names(self.namespace):
+            entry = self.catalog.get(other)
+            if entry is not None and getattr(entry, "mappable", False):
+                able.append(other)
+        return (
+            f"the template {name!r} cannot fan out (for_each); templates that can: "
+            f"{', '.join(able) if able else 'none'}"
+        )
+
+    def for_each(self, value: Any, path: str) -> tuple[Any, ...] | str | None:
+        """A task's ``for_each``: a literal list of items, or ``"{{ params.NAME }}"`` (an array param).
+
+        A literal list is checked against ``[schedule_specs] max_map_length`` here; a param's list when
+        a run starts (the list step, see the factory), and its default here.
+        """
+        cap = self.policy.max_map_length
+        if isinstance(value, str):
+            return self.for_each_param(value, path, cap)
+        if not isinstance(value, list):
+            self.add(
+                path,
+                f"must be a list of items or one param reference such as '{{{{ params.regions }}}}', "
+                f"not {_type_word(value)}",
+            )
+            return None
+        if not value:
+            self.add(path, "must list at least one item (a fan-out over nothing would run nothing)")
+            return None
+        if len(value) > cap:
+            self.add(
+                path,
+                f"lists {len(value)} items; this deployment allows at most {cap} "
+                "([schedule_specs] max_map_length)",
+            )
+            return None
+        if not self.json_values(value, path):
+            return None
+        before = len(self.problems)
+        for j, item in enumerate(value):
+            why = item_refusal(item)
+            if why is None and _holds_template(item):
+                why = (
+                    "holds a {{ }} template; items are passed to the task as they are, never rendered "
+                    "(use templates in with, where {{ item }} names the item)"
+                )
+            if why:
+                self.add(f"{path}[{j}]", why)
+        return freeze(value) if len(self.problems) == before else None
+
+    def for_each_param(self, text: str, path: str, cap: int) -> str | None:
+        name = for_each_param_name(text)
+        if name is None:
+            self.add(
+                path,
+                "must be a list of items or exactly one param reference such as '{{ params.regions }}' "
+                "(a param of type array)",
+            )
+            return None
+        schema = self.param_schemas.get(name)
+        if schema is None:
+            if name in self.declared_params:
+                return None  # the param itself was refused (reported at params)
+            declared = list(self.declared_params)
+            where = f"declared params: {', '.join(declared)}" if declared else "no params are declared"
+            self.add(
+                path,
+                f"unknown param {name!r}{did_you_mean(name, declared)}; {where} (declare it under params "
+                "with type: array)",
+            )
+            return None
+        kind = schema.get("type")
+        if kind != "array":
+            self.add(
+                path,
+                f"the param {name!r} must have type: array to fan out over it, not "
+                f"{json.dumps(thaw(kind)) if kind is not None else 'no type'}",
+            )
+            return None
+        default = schema.get("default")
+        if isinstance(default, (list, tuple)):
+            if len(default) > cap:
+                self.add(
+                    path,
+                    f"the default of param {name!r} lists {len(default)} items; this deployment allows at "
+                    f"most {cap} ([schedule_specs] max_map_length)",
+                )
+            for j, item in enumerate(default):
+                why = item_refusal(item)
+                if why:
+                    self.add(f"params.{name}.default[{j}]", f"as a for_each item: {why}")
+                    break
+        return f"{{{{ params.{name} }}}}"
 
     def outlets(self, value: Any, path: str) -> tuple[str, ...]:
         """A task's ``outlets``: asset URIs the namespace may emit (``[schedule_specs] asset_targets``)."""
@@ -1251,6 +1390,15 @@ def text_refusal(text: str) -> str | None:
     return None
 
 
+def _holds_template(item: Any) -> bool:
+    """A ``for_each`` item (a scalar or a flat object) with Jinja markers in a string."""
+    if isinstance(item, str):
+        return has_template(item)
+    if isinstance(item, Mapping):
+        return any(isinstance(v, str) and has_template(v) for v in item.values())
+    return False
+
+
 def _render_path(where: Any) -> str:
     """The JSON path of a ``(parent, key)`` chain built by ``_Parser.structure``."""
     keys: list[str | int] = []
@@ -1299,11 +1447,11 @@ def _pattern_cost_of(schema: Mapping[str, Any]) -> PatternCost | None:
     return pattern_cost(pattern) if isinstance(pattern, str) else None
 
 
-def _clean(value: Any, depth: int = 0) -> bool:
+def _clean(value: Any, depth: int = 0, names: frozenset[str] = frozenset()) -> bool:
     """Fast path: True when ``value`` is plain JSON whose templated strings are all allowed."""
     kind = type(value)
     if kind is str:
-        return not has_template(value) or check_template(value) is None
+        return not has_template(value) or check_template(value, names) is None
     if kind is int:
         return -_TOO_LONG_INT < value < _TOO_LONG_INT
     if kind is bool or value is None:
@@ -1313,13 +1461,13 @@ def _clean(value: Any, depth: int = 0) -> bool:
     if depth > 32:
         return False
     if kind is dict:
-        for key, item in value.items():  # noqa: SIM110 - faster than all(<generator>)
-            if type(key) is not str or not _clean(item, depth + 1):
+        for key, item in value.items():
+            if type(key) is not str or not _clean(item, depth + 1, names):
                 return False
         return True
     if kind is list:
         for item in value:  # noqa: SIM110 - faster than all(<generator>)
-            if not _clean(item, depth + 1):
+            if not _clean(item, depth + 1, names):
                 return False
         return True
     return False  # anything else takes the detailed path, which reports it with its path

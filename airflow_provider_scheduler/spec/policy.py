@@ -30,6 +30,8 @@ class GovernancePolicy:
     :param max_active_runs: the highest ``max_active_runs`` a spec may ask for.
     :param max_retries: the highest ``retries`` a spec may ask for.
     :param max_at_dates: most date-times one ``at`` schedule may list (at most the language's 500).
+    :param max_map_length: most items one task's ``for_each`` may fan out over: checked at validation
+        for a literal list, and when the task runs for a list from a param.
     :param asset_targets: per-namespace glob patterns (``fnmatch``) of the asset URIs a namespace's
         task ``outlets`` may update; ``{namespace}`` in a pattern is the spec's namespace, the key
         ``"*"`` applies to namespaces not listed. ``None`` allows any URI.
@@ -51,6 +53,7 @@ class GovernancePolicy:
     allowed_templates: Mapping[str, frozenset[str]] | None = field(default=None)
     asset_targets: Mapping[str, tuple[str, ...]] | None = field(default=None)
     airflow_version: tuple[int, int] | None = None
+    max_map_length: int = 64
 
     def __post_init__(self) -> None:
         if self.asset_targets is not None:
@@ -74,6 +77,7 @@ class GovernancePolicy:
                 allowed,
                 None if self.asset_targets is None else tuple(sorted(self.asset_targets.items())),
                 self.airflow_version,
+                self.max_map_length,
             )
         )
 
@@ -133,6 +137,7 @@ class GovernancePolicy:
             ("max_active_runs", "max_active_runs"),
             ("max_retries", "max_retries"),
             ("max_at_dates", "max_at_dates"),
+            ("max_map_length", "max_map_length"),
         ):
             raw = options.get(option)
             if raw not in (None, ""):
@@ -176,6 +181,7 @@ class GovernancePolicy:
             "max_active_runs": self.max_active_runs,
             "max_retries": self.max_retries,
             "max_at_dates": self.max_at_dates,
+            "max_map_length": self.max_map_length,
         }
 
 
@@ -226,6 +232,7 @@ CONFIG_OPTIONS = (
     "max_at_dates",
     "allowed_templates",
     "asset_targets",
+    "max_map_length",
 )
 
 

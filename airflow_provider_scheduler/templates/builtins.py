@@ -19,7 +19,7 @@ from typing import Any
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
 from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
 from airflow_provider_scheduler.spec.policy import namespace_lists
-from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate
+from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate, construct
 from airflow_provider_scheduler.templates.shell import command_problems, env_command, env_problems
 
 DAG_RUN_STATES = ["queued", "running", "success", "failed"]
@@ -28,7 +28,8 @@ _DAG_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,250}$", "descriptio
 _RELATIVE_PATH = {
     "type": "string",
     "maxLength": 2000,
-    "pattern": r"^(?!.*://)(?!//)[^\s]*$",
+    # no whitespace, except inside {{ }} (``/refresh/{{ item }}``)
+    "pattern": r"^(?!.*://)(?!//)(?:[^\s{]|\{(?!\{)|\{\{[^}]*\}\})*$",
     "description": "Path relative to the connection's base URL, e.g. /reports/orders (no scheme or host).",
 }
 _DURATION = {
@@ -188,14 +189,14 @@ def _one_of(first: str, second: str):
 # --- task templates ---------------------------------------------------------------------------------
 
 
-def _build_empty(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_empty(*, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any) -> Any:
     cls = _import_first(
         "EmptyOperator", "airflow.providers.standard.operators.empty", "airflow.operators.empty"
     )
-    return cls(task_id=task_id, **kwargs)
+    return make(cls, task_id=task_id, **kwargs)
 
 
-def _build_trigger_dag(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_trigger_dag(*, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any) -> Any:
     cls = _import_first(
         "TriggerDagRunOperator",
         "airflow.providers.standard.operators.trigger_dagrun",  # Airflow 3.x (standard provider)
@@ -211,10 +212,12 @@ def _build_trigger_dag(*, task_id: str, with_: dict[str, Any], **kwargs: Any) ->
         args["allowed_states"] = with_["allowed_states"]
     if "failed_states" in with_:
         args["failed_states"] = with_["failed_states"]
-    return cls(task_id=task_id, **args, **kwargs)
+    return make(cls, task_id=task_id, **args, **kwargs)
 
 
-def _build_trigger_remote_dag(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_trigger_remote_dag(
+    *, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any
+) -> Any:
     from airflow_provider_scheduler.operators.trigger_dag_run import SchedulerTriggerDagRunOperator
 
     args: dict[str, Any] = {
@@ -231,10 +234,12 @@ def _build_trigger_remote_dag(*, task_id: str, with_: dict[str, Any], **kwargs: 
         args["timeout"] = _seconds(with_["timeout"])
     if with_.get("deferrable") is not None:
         args["deferrable"] = with_["deferrable"]
-    return SchedulerTriggerDagRunOperator(task_id=task_id, **args, **kwargs)
+    return make(SchedulerTriggerDagRunOperator, task_id=task_id, **args, **kwargs)
 
 
-def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_wait_for_dag_run(
+    *, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any
+) -> Any:
     from airflow_provider_scheduler.sensors.dag_run import SchedulerDagRunSensor
 
     run_id = with_.get("run_id")
@@ -256,13 +261,14 @@ def _build_wait_for_dag_run(*, task_id: str, with_: dict[str, Any], **kwargs: An
         args["timeout"] = _seconds(with_["timeout"])
     if with_.get("deferrable") is not None:
         args["deferrable"] = with_["deferrable"]
-    return SchedulerDagRunSensor(task_id=task_id, **args, **kwargs)
+    return make(SchedulerDagRunSensor, task_id=task_id, **args, **kwargs)
 
 
-def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_http_request(*, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any) -> Any:
     from airflow_provider_scheduler.operators.http_request import SpecHttpRequestOperator
 
-    return SpecHttpRequestOperator(
+    return make(
+        SpecHttpRequestOperator,
         task_id=task_id,
         http_conn_id=with_["conn_id"],
         endpoint=with_.get("endpoint", ""),
@@ -276,7 +282,7 @@ def _build_http_request(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -
     )
 
 
-def _build_bash(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+def _build_bash(*, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any) -> Any:
     """A BashOperator whose command never holds a rendered value (see :mod:`.shell`).
 
     Every ``{{ ... }}`` of the command becomes a quoted ``"${SCHED_VALUE_n}"`` reference and its
@@ -296,10 +302,10 @@ def _build_bash(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
     if bad:
         raise ValueError(f"bash env {bad[0][0]!r} {bad[0][1]}")
     if not values:
-        return cls(task_id=task_id, bash_command=command, env=env, **kwargs)
+        return make(cls, task_id=task_id, bash_command=command, env=env, **kwargs)
     if env is None:
-        return cls(task_id=task_id, bash_command=command, env=values, append_env=True, **kwargs)
-    return cls(task_id=task_id, bash_command=command, env={**env, **values}, **kwargs)
+        return make(cls, task_id=task_id, bash_command=command, env=values, append_env=True, **kwargs)
+    return make(cls, task_id=task_id, bash_command=command, env={**env, **values}, **kwargs)
 
 
 def _bash_check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
@@ -312,7 +318,7 @@ def _bash_check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[s
 
 
 def _make_python_builder(allowed: tuple[str, ...]):
-    def build(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    def build(*, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any) -> Any:
         path = with_["callable"]
         if path not in allowed:  # re-checked at build time: never import a name an admin did not list
             raise ValueError(f"python callable {path!r} is not in [schedule_specs] python_callables")
@@ -321,7 +327,7 @@ def _make_python_builder(allowed: tuple[str, ...]):
         cls = _import_first(
             "PythonOperator", "airflow.providers.standard.operators.python", "airflow.operators.python"
         )
-        return cls(task_id=task_id, python_callable=func, op_kwargs=with_.get("kwargs") or {}, **kwargs)
+        return make(cls, task_id=task_id, python_callable=func, op_kwargs=with_.get("kwargs") or {}, **kwargs)
 
     return build
 
@@ -365,6 +371,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
             description="Does nothing; a join point or placeholder.",
             with_schema=obj({}),
             builder=_build_empty,
+            mappable=True,
         ),
         TaskTemplate(
             "trigger_dag",
@@ -381,6 +388,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_trigger_dag,
+            mappable=True,
             check=_dag_target_check(settings.dag_targets),
         ),
         TaskTemplate(
@@ -405,6 +413,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_trigger_remote_dag,
+            mappable=True,
             check=_all_checks(
                 _allow_list_check(
                     "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
@@ -438,6 +447,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["dag_id"],
             ),
             builder=_build_wait_for_dag_run,
+            mappable=True,
             check=_all_checks(
                 _allow_list_check(
                     "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
@@ -474,6 +484,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["conn_id"],
             ),
             builder=_build_http_request,
+            mappable=True,
             check=_allow_list_check(
                 "conn_id", settings.http_connections, "http_connections", "HTTP connection"
             ),
@@ -490,6 +501,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 ["command"],
             ),
             builder=_build_bash,
+            mappable=True,
             enabled_by_default=False,
             check=_bash_check,
         ),
@@ -498,6 +510,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
             description="Run an admin-approved Python function (disabled unless an admin enables it).",
             with_schema=obj({"callable": callable_schema, "kwargs": {"type": "object"}}, ["callable"]),
             builder=_make_python_builder(settings.python_callables),
+            mappable=True,
             enabled_by_default=False,
             check=_allow_list_check(
                 "callable", settings.python_callables, "python_callables", "python callable"

@@ -40,9 +40,15 @@ class _Template(CatalogEntry):
         enabled_by_default: bool = True,
         check: CheckFn | None = None,
         task_refs: tuple[str, ...] = (),
+        mappable: bool = False,
     ) -> None:
         super().__init__(
-            name, description=description, with_schema=with_schema, check=check, task_refs=task_refs
+            name,
+            description=description,
+            with_schema=with_schema,
+            check=check,
+            task_refs=task_refs,
+            mappable=mappable,
         )
         self.builder = builder
         self.enabled_by_default = enabled_by_default
@@ -60,19 +66,42 @@ class TaskTemplate(_Template):
     :param check: optional extra rules, see :data:`CheckFn`.
     :param task_refs: names of ``with`` fields whose value is the id of another task of the same spec;
         the parser checks that the task exists and runs before this one (is upstream).
+    :param mappable: the template supports ``for_each``: its builder accepts a keyword argument
+        ``make`` and creates its operator as ``make(OperatorClass, task_id=..., **arguments)``
+        (default :func:`construct`, i.e. ``OperatorClass(...)``); for a ``for_each`` task the factory
+        passes a ``make`` that builds the mapped operator instead.
     """
 
     kind = "task template"
 
-    def build(self, task_id: str, with_: Mapping[str, Any], **operator_kwargs: Any) -> Any:
+    def build(
+        self, task_id: str, with_: Mapping[str, Any], *, for_each: Any = None, **operator_kwargs: Any
+    ) -> Any:
         """Create the operator for one task (inside ``with DAG(...)``).
 
         :param task_id: the task id.
         :param with_: the task's validated ``with`` arguments.
+        :param for_each: None, or what the task fans out over (a list of items, or the ``XComArg`` of
+            the step that reads a param's list): the operator is then mapped (Airflow dynamic task
+            mapping), one task instance per item, with ``{{ item }}`` rendered by Airflow per instance.
         :param operator_kwargs: already-resolved BaseOperator arguments (retries, retry_delay,
             execution_timeout, trigger_rule, ...).
         """
-        return self.builder(task_id=task_id, with_=thaw(with_), **operator_kwargs)
+        if for_each is None:
+            return self.builder(task_id=task_id, with_=thaw(with_), **operator_kwargs)
+        if not self.mappable:
+            raise ValueError(f"the template {self.name!r} cannot fan out (for_each)")
+        # Imported only for specs that fan out, like the builders' operator modules (Airflow's
+        # BaseOperator, which any DAG file has loaded already).
+        from airflow_provider_scheduler.operators.for_each import mapped_maker
+
+        make = mapped_maker(for_each)
+        return self.builder(task_id=task_id, with_=thaw(with_), make=make, **operator_kwargs)
+
+
+def construct(operator_class: Any, /, **kwargs: Any) -> Any:
+    """``operator_class(**kwargs)``: how a mappable template's builder creates its operator by default."""
+    return operator_class(**kwargs)
 
 
 class NotificationTemplate(_Template):
@@ -218,6 +247,7 @@ class TemplateRegistry:
                     t.with_schema,
                     list(t.task_refs),
                     _code_fingerprint(t.check),
+                    t.mappable,
                 ]
                 for t in templates
             ],

@@ -34,6 +34,7 @@ from airflow_provider_scheduler.cli import main
 from airflow_provider_scheduler.factory.build import build_dag
 from airflow_provider_scheduler.spec import ScheduleSpec, SpecError, parse_spec
 from airflow_provider_scheduler.spec.catalog import default_catalog
+from airflow_provider_scheduler.spec.model import for_each_items_task_id
 from airflow_provider_scheduler.spec.policy import default_policy
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.templates.registry import default_registry
@@ -122,7 +123,8 @@ def check_round_trip(data: Any, spec: ScheduleSpec, tmp: Path, formats: tuple[st
 
     dag = build_dag(spec, REGISTRY, policy=POLICY)
     assert dag.dag_id == spec.dag_id
-    assert sorted(dag.task_ids) == sorted(task.id for task in spec.tasks)
+    steps = [for_each_items_task_id(task.id) for task in spec.tasks if task.for_each_param]
+    assert sorted(dag.task_ids) == sorted([*(task.id for task in spec.tasks), *steps])
 
     text = as_json(data)
     if text is None:  # e.g. a date object: the Python API's input, not a file's
@@ -170,3 +172,15 @@ class TestRoundTrip:
 
         spec = parse_spec(VALID, registry=REGISTRY, policy=POLICY)
         check_round_trip(VALID, spec, tmp_path, formats=("yaml", "json"))
+
+    def test_a_fan_out_spec_takes_the_whole_way(self, tmp_path: Path) -> None:
+        from spec_samples import VALID
+
+        data = json.loads(json.dumps(VALID))
+        data["params"]["regions"] = {"type": "array", "items": {"type": "string"}, "default": ["eu"]}
+        data["tasks"][0]["for_each"] = "{{ params.regions }}"
+        data["tasks"][0]["with"]["conf"] = {"region": "{{ item }}"}
+        data["tasks"][1]["for_each"] = ["eu", {"code": "us", "n": 2}]
+        spec = parse_spec(data, registry=REGISTRY, policy=POLICY)
+        assert spec.tasks[0].for_each_param == "regions"
+        check_round_trip(data, spec, tmp_path, formats=("yaml", "json"))

@@ -223,7 +223,7 @@ class TestCapsBeforeCostlyChecks:
         assert found[0] == (
             "tasks[0].x0_0",
             "unknown key 'x0_0'; allowed keys: id, template, with, depends_on, "
-            "retries, execution_timeout, trigger_rule, role, outlets",
+            "retries, execution_timeout, trigger_rule, role, outlets, for_each",
         )
         assert found[-1] == (
             "",

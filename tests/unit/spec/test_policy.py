@@ -20,6 +20,7 @@ CHANGED = {
     "allowed_templates": {"qa": ["empty"]},
     "asset_targets": {"qa": ["s3://qa/*"]},
     "airflow_version": (2, 11),
+    "max_map_length": 5,
 }
 
 

@@ -41,6 +41,7 @@ KEYS = st.sampled_from(
         "default",
         "type",
         "retries",
+        "for_each",
         "x",
     ]
 )
@@ -66,6 +67,7 @@ SCALARS = st.one_of(
             "Europe/Berlin",
             "Mars/Olympus",
             "{{ params.region }}",
+            "{{ item }}",
             "{{ conn.x.password }}",
             "{% for x in y %}{% endfor %}",
             "{{ ",
