@@ -30,18 +30,29 @@ class TestPostgres(HistoryContract):
         return for_this_sqlalchemy(postgres.new_database(f"hist_{uuid.uuid4().hex[:12]}"))
 
     def damage_revision(self, uri: str, spec_id: str, revision: int) -> None:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(uri)
-        try:
-            with engine.begin() as conn:
-                changed = conn.execute(
-                    sa.text(
-                        "UPDATE schedule_spec_revisions SET spec = '{\"tru' "
-                        "WHERE spec_id = :spec_id AND revision = :revision"
-                    ),
-                    {"spec_id": spec_id, "revision": revision},
-                ).rowcount
-        finally:
-            engine.dispose()
+        changed = _execute(
+            uri,
+            "UPDATE schedule_spec_revisions SET spec = '{\"tru' "
+            "WHERE spec_id = :spec_id AND revision = :revision",
+            spec_id=spec_id,
+            revision=revision,
+        )
         assert changed == 1
+
+    def damage_spec(self, uri: str, spec_id: str) -> None:
+        assert (
+            _execute(uri, "UPDATE schedule_specs SET spec = '{\"tru' WHERE id = :spec_id", spec_id=spec_id)
+            == 1
+        )
+
+
+def _execute(uri: str, statement: str, **params: object) -> int:
+    """Run one statement on the store's database behind its back; the number of rows it changed."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(uri)
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(sa.text(statement), params).rowcount)
+    finally:
+        engine.dispose()

@@ -48,6 +48,10 @@ class HistoryContract:
         """Make ``revision`` of ``spec_id`` unreadable behind the store's back."""
         raise NotImplementedError
 
+    def damage_spec(self, uri: str, spec_id: str) -> None:
+        """Make the current state of ``spec_id`` unreadable behind the store's back (its history stays)."""
+        raise NotImplementedError
+
     #: what the CLI says about a damaged revision 1 (the file store loses a damaged history line)
     damaged_message = "error: revision 1 of spec analytics.a is damaged in the store: "
 
@@ -298,3 +302,21 @@ class HistoryContract:
         assert (current.revision, current.spec) == (2, canonical(REV2))
         # the other revisions are still shown
         assert run(capsys, "show", "analytics.a", "--revision", "2", "--store", stored)[0] == 0
+
+    def test_a_rollback_repairs_a_spec_the_store_cannot_read(
+        self, stored: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.damage_spec(stored, "analytics.a")
+        code, _, err = run(capsys, "show", "analytics.a", "--store", stored)
+        assert code == 1
+        assert "is damaged in the store" in err
+        code, out, _ = run(capsys, "show", "analytics.a", "--revision", "1", "--store", stored)
+        assert code == 0
+        assert yaml.safe_load(out) == {"x-base-revision": 1, **canonical(REV1)}
+        code, out, _ = run(
+            capsys, "rollback", "analytics.a", "--to", "1", "--store", stored, "--author", "fix"
+        )
+        assert (code, out.splitlines()[-1]) == (0, "rolled back analytics.a to revision 1 as revision 3")
+        with open_store(stored) as store:
+            current = store.require("analytics.a")
+        assert (current.revision, current.author, current.spec) == (3, "fix", canonical(REV1))

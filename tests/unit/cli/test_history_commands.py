@@ -32,6 +32,10 @@ class TestSqlite(HistoryContract):
             ).rowcount
         assert changed == 1
 
+    def damage_spec(self, uri: str, spec_id: str) -> None:
+        with sqlite3.connect(uri.removeprefix("sqlite:///")) as conn:
+            conn.execute("UPDATE schedule_specs SET spec = '{\"tru' WHERE id = ?", (spec_id,))
+
 
 class TestFileStore(HistoryContract):
     #: a history line that cannot be read is skipped, so the file store no longer holds that revision
@@ -48,6 +52,10 @@ class TestFileStore(HistoryContract):
         numbers = [json.loads(line)["revision"] for line in lines]
         lines[numbers.index(revision)] = '{"revision": 1, "tru\n'
         path.write_text("".join(lines))
+
+    def damage_spec(self, uri: str, spec_id: str) -> None:
+        namespace, name = spec_id.split(".")
+        (Path(uri.removeprefix("file://")) / namespace / f"{name}.yaml").write_text("tasks: [\n")
 
     def test_a_history_line_without_a_spec_object_is_damaged(
         self, stored: str, capsys: pytest.CaptureFixture[str]
