@@ -312,6 +312,7 @@ class HistoryContract:
         assert "is damaged in the store" in err
         code, out, _ = run(capsys, "show", "analytics.a", "--revision", "1", "--store", stored)
         assert code == 0
+        out = out[out.index("# analytics.a: revision 1 by alice") :]  # Airflow 2 logs the skipped file first
         assert yaml.safe_load(out) == {"x-base-revision": 1, **canonical(REV1)}
         code, out, _ = run(
             capsys, "rollback", "analytics.a", "--to", "1", "--store", stored, "--author", "fix"
