@@ -1,8 +1,8 @@
 """The ``airflow-scheduler`` command: one front door for specs, the store and the loaders.
 
 Subcommands: ``validate`` and ``schema`` (no store needed), ``apply``, ``diff``, ``list``, ``show``,
-``history``, ``pause``, ``resume``, ``delete``, ``export`` and ``edit`` (a spec store), ``status``
-(what the DAG loaders did), ``backfill`` (Airflow's backfill API through a ``scheduler``
+``history``, ``rollback``, ``pause``, ``resume``, ``delete``, ``export`` and ``edit`` (a spec store),
+``status`` (what the DAG loaders did), ``backfill`` (Airflow's backfill API through a ``scheduler``
 connection). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the exit code.
 Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every problem is
 printed as ``FILE: SPEC-ID: PATH: MESSAGE``.

@@ -1,5 +1,5 @@
-"""``airflow-scheduler`` commands that work on a spec store: apply, diff, list, show, history, pause,
-resume, delete and export.
+"""``airflow-scheduler`` commands that work on a spec store: apply, diff, list, show, history, rollback,
+pause, resume, delete and export.
 
 Each command's function takes the parsed arguments and returns the exit code (0 success, 1 invalid
 input or a failed store operation, 2 a malformed argument). ``apply`` and ``diff`` read their input with
@@ -10,6 +10,11 @@ Lost-update protection: ``export`` and ``show`` write each spec's store revision
 ``x-base-revision``; ``apply`` (and ``edit``, see :mod:`.edit`) pass it to the planner, which refuses
 to overwrite a spec that changed since that revision. ``apply --expected-revision N`` says the same
 for a single spec on the command line; ``--ignore-base-revision`` overwrites on purpose.
+
+Old revisions: ``show ID --revision N`` prints revision N as ``show`` prints the current one, and
+``rollback ID --to N`` writes revision N's content as a new revision, through the same planner
+(:mod:`airflow_provider_scheduler.store.rollback`): validated as today's policy has it, diffed,
+checked against ``--expected-revision`` and the revision it was planned against.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from airflow_provider_scheduler.spec.parser import SLUG
 from airflow_provider_scheduler.store import open_store
 from airflow_provider_scheduler.store.apply import Action, ApplyPlan, apply_plan, plan_apply
 from airflow_provider_scheduler.store.base import check_author, default_author, spec_to_yaml
-from airflow_provider_scheduler.store.errors import InvalidAuthorError, StoreError
+from airflow_provider_scheduler.store.errors import InvalidAuthorError, RevisionInvalidError, StoreError
+from airflow_provider_scheduler.store.rollback import apply_rollback, find_revision, plan_rollback
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from airflow_provider_scheduler.store.base import ScheduleStore, StoredSpec
+    from airflow_provider_scheduler.store.base import ScheduleStore, SpecRevision, StoredSpec
 
 MAX_REVISION = 2**31 - 1  # the SQL store's revision column
 
@@ -81,6 +87,17 @@ def revision_arg(text: str) -> int:
         value = -1
     if not 0 <= value <= MAX_REVISION:
         raise argparse.ArgumentTypeError(f"{_shown(text)} is not a revision (a whole number, 0 or more)")
+    return value
+
+
+def existing_revision_arg(text: str) -> int:
+    """An argparse type: the number of a revision that can exist (1 or more)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_REVISION:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a revision (a whole number, 1 or more)")
     return value
 
 
@@ -137,9 +154,38 @@ def add_store_commands(subparsers: Any) -> None:
 
     show = command("show", "print a stored spec as YAML (with its x-base-revision)", cmd_show)
     show.add_argument("spec_id", metavar="ID", type=spec_id_arg, help="spec id (<namespace>.<name>)")
+    show.add_argument(
+        "--revision",
+        type=existing_revision_arg,
+        default=None,
+        metavar="N",
+        help="print revision N (see `history`) instead of the current one",
+    )
 
     history = command("history", "list every revision of a spec", cmd_history)
     history.add_argument("spec_id", metavar="ID", type=spec_id_arg)
+
+    rollback = command(
+        "rollback", "store a new revision equal to an earlier one (validated like apply)", cmd_rollback
+    )
+    rollback.add_argument("spec_id", metavar="ID", type=spec_id_arg, help="spec id (<namespace>.<name>)")
+    rollback.add_argument(
+        "--to",
+        dest="to_revision",
+        type=existing_revision_arg,
+        required=True,
+        metavar="N",
+        help="the revision whose content becomes current (see `history`)",
+    )
+    author_option(rollback)
+    rollback.add_argument("--dry-run", action="store_true", help="validate and show the diff, store nothing")
+    rollback.add_argument(
+        "--expected-revision",
+        type=revision_arg,
+        default=None,
+        metavar="N",
+        help="the spec must be at revision N in the store (the revision you looked at)",
+    )
 
     for name, verb in (
         ("pause", "pause"),
@@ -362,8 +408,36 @@ def _one_line(text: str) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     with _open(args) as store:
+        if args.revision is not None:
+            return _show_revision(store, args.spec_id, args.revision)
         stored = store.require(args.spec_id, include_deleted=True)
     sys.stdout.write(show_text(stored))
+    return 0
+
+
+def revision_text(rev: SpecRevision, current: int) -> str:
+    """``show --revision``'s YAML: as :func:`show_text`, based on that revision.
+
+    Its ``x-base-revision`` is the revision shown, so applying an edit of an old revision is refused
+    while the store holds a later one (nothing after it is lost); ``rollback`` makes it current.
+    """
+    state = "deleted, " if rev.deleted else ""
+    header = (
+        f"# {rev.id}: {state}revision {rev.revision} by {_one_line(rev.author)} "
+        f"at {rev.updated_at.isoformat(timespec='seconds')}\n"
+    )
+    if rev.revision != current:
+        header += (
+            f"# an old revision (the current one is {current}); "
+            f"`rollback --to {rev.revision}` makes it current\n"
+        )
+    return header + spec_to_yaml({BASE_REVISION_KEY: rev.revision, **rev.spec})
+
+
+def _show_revision(store: ScheduleStore, spec_id: str, number: int) -> int:
+    rev = find_revision(store, spec_id, number)
+    current = max(r.revision for r in store.history(spec_id))
+    sys.stdout.write(revision_text(rev, current))
     return 0
 
 
@@ -380,6 +454,56 @@ def _history(args: argparse.Namespace) -> int:
         (str(r.revision), r.action, r.author, r.updated_at.isoformat(timespec="seconds")) for r in revisions
     ]
     _print_table(rows)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """``rollback ID --to N [--author NAME] [--expected-revision M] [--dry-run]``: a new revision with
+    revision N's content; 0 rolled back or already equal, 1 refused (invalid, conflict, unknown)."""
+    return _run(_rollback, args)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    spec_id, number = args.spec_id, args.to_revision
+    with _open(args) as store:
+        try:
+            rollback = plan_rollback(store, spec_id, number, expected_revision=args.expected_revision)
+        except RevisionInvalidError as err:
+            for line in str(err).splitlines()[1:]:
+                print(line, file=sys.stderr)
+            print(
+                f"nothing rolled back: revision {number} of {spec_id} does not pass today's validation "
+                "(templates, limits and governance); apply a corrected spec instead",
+                file=sys.stderr,
+            )
+            return 1
+        change = rollback.change
+        sys.stdout.write(rollback.plan.diff_text())
+        if rollback.plan.conflicts:
+            report_conflicts(
+                store, rollback.plan, {spec_id: f"revision {number}"}, where="--expected-revision"
+            )
+            print(
+                f"nothing rolled back: {spec_id} changed since the revision you expected; look at "
+                "`history` again and retry with its current revision",
+                file=sys.stderr,
+            )
+            return 1
+        if rollback.unchanged:
+            print(
+                f"unchanged {spec_id} at revision {change.current_revision}: "
+                f"it already has the content of revision {number}; nothing rolled back"
+            )
+            return 0
+        if args.dry_run:
+            print(
+                f"dry run: rolling {spec_id} back to revision {number} would store revision "
+                f"{(change.current_revision or 0) + 1}; nothing stored"
+            )
+            return 0
+        revision = apply_rollback(store, rollback, author=args.author or default_author())
+    restored = " (it was deleted: restored)" if rollback.restores else ""
+    print(f"rolled back {spec_id} to revision {number} as revision {revision}{restored}")
     return 0
 
 

@@ -63,12 +63,15 @@ from airflow_provider_scheduler.store.apply import Action, apply_plan, plan_appl
 from airflow_provider_scheduler.store.base import spec_to_yaml, unified_diff
 from airflow_provider_scheduler.store.errors import (
     ConflictError,
+    DamagedRevisionError,
     ReadOnlyStoreError,
+    RevisionNotFoundError,
     SpecBatchError,
     SpecNotFoundError,
     StoreError,
     StoreUnavailableError,
 )
+from airflow_provider_scheduler.store.rollback import find_revision, plan_rollback
 from airflow_provider_scheduler.store.uri import default_store_uri, open_store, redact_uri
 from airflow_provider_scheduler.templates import default_registry
 
@@ -79,6 +82,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_scheduler.spec.catalog import TemplateCatalog
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
+    from airflow_provider_scheduler.store.apply import ApplyPlan
     from airflow_provider_scheduler.store.base import ScheduleStore, SpecRevision, StoredSpec
 
 log = logging.getLogger(__name__)
@@ -160,6 +164,12 @@ def _store_errors(err: StoreError) -> ApiError:
         return _conflict(err)
     if isinstance(err, SpecNotFoundError):
         return ApiError(404, str(err), spec_id=err.spec_id)
+    if isinstance(err, RevisionNotFoundError):
+        return ApiError(404, str(err), spec_id=err.spec_id, revisions=err.available)
+    if isinstance(err, DamagedRevisionError):
+        return ApiError(
+            422, str(err), spec_id=err.spec_id, problems=problems_json([Problem("revision", str(err))])
+        )
     if isinstance(err, SpecBatchError):
         first = err.errors[0]
         return invalid(first.problems, "the spec is invalid; nothing was stored", spec_id=first.spec_id)
@@ -413,10 +423,8 @@ def _check_spec_id(candidate: Any, spec_id: str) -> None:
 
 
 def _revision(store: ScheduleStore, spec_id: str, number: int) -> SpecRevision:
-    for rev in _call(lambda: store.history(spec_id)):
-        if rev.revision == number:
-            return rev  # type: ignore[no-any-return]
-    raise ApiError(404, f"spec {spec_id} has no revision {number}", spec_id=spec_id)
+    """Revision N as stored (a damaged one with ``damaged`` set); 404 naming the revisions there are."""
+    return _call(lambda: find_revision(store, spec_id, number, readable=False))  # type: ignore[no-any-return]
 
 
 def _after_write(
@@ -461,11 +469,14 @@ def _apply_one(
     candidate: Any,
     expected: int | None,
     event: str,
+    plan: ApplyPlan | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Plan and apply one spec; return the answer and whether the spec was created (or restored)."""
+    """Plan (unless ``plan`` is given) and apply one spec; return the answer and whether the spec was
+    created (or restored)."""
     store = portal.store()
     before = _call(lambda: store.get(spec_id, include_deleted=True))
-    plan = _call(lambda: plan_apply(store, [candidate]))
+    if plan is None:
+        plan = _call(lambda: plan_apply(store, [candidate]))
     change = plan.changes[0]
     if change.spec_id != spec_id:  # pragma: no cover - _check_spec_id catches it before
         raise invalid([Problem("name", f"the spec is {change.spec_id}, not {spec_id}")], "spec mismatch")
@@ -789,8 +800,12 @@ def create_app(portal: Portal | None = None) -> FastAPI:
         number = data["revision"]
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise invalid([Problem("revision", "must be a revision number")], "invalid request")
-        rev = _revision(portal.store(), spec_id, number)
-        answer, _ = _apply_one(portal, session, authz, spec_id, rev.spec, _expected(data), "rollback")
+        expected = _expected(data)
+        # store.rollback: revision N readable, validated under today's policy, planned by plan_apply
+        rollback = _call(lambda: plan_rollback(portal.store(), spec_id, number))
+        answer, _ = _apply_one(
+            portal, session, authz, spec_id, rollback.target.spec, expected, "rollback", rollback.plan
+        )
         answer["rolled_back_to"] = number
         return answer
 

@@ -127,3 +127,78 @@ class DamagedSpecError(StoreError):
         super().__init__(
             f"spec {spec_id} is damaged in the store: {reason}; apply a good version of it or delete it"
         )
+
+
+class RevisionNotFoundError(StoreError, LookupError):
+    """The store holds the spec but not this revision of it (never written, or its record is lost).
+
+    :param spec_id: the spec's id.
+    :param revision: the revision asked for.
+    :param available: the revisions the store holds of the spec, oldest first.
+    """
+
+    def __init__(self, spec_id: str, revision: int, available: list[int]) -> None:
+        self.spec_id = spec_id
+        self.revision = revision
+        self.available = list(available)
+        super().__init__(
+            f"spec {spec_id} has no revision {revision}; its revisions are {revision_ranges(available)}"
+        )
+
+    def __str__(self) -> str:  # LookupError would quote the message otherwise
+        return str(self.args[0])
+
+
+class DamagedRevisionError(StoreError):
+    """One revision of a spec's history cannot be read back (invalid JSON or the wrong shape).
+
+    :param spec_id: the spec's id.
+    :param revision: the damaged revision.
+    :param reason: what is wrong, e.g. ``its spec is not valid JSON (...)``.
+    """
+
+    def __init__(self, spec_id: str, revision: int, reason: str) -> None:
+        self.spec_id = spec_id
+        self.revision = revision
+        self.reason = reason
+        super().__init__(
+            f"revision {revision} of spec {spec_id} is damaged in the store: {reason}; "
+            "it cannot be shown or rolled back to"
+        )
+
+
+class RevisionInvalidError(SpecBatchError):
+    """An old revision of a spec no longer validates under today's templates and limits.
+
+    Raised by a rollback to it; nothing was stored. ``errors`` holds the spec's problems, their
+    source being ``revision N``.
+
+    :param spec_id: the spec's id.
+    :param revision: the revision rolled back to.
+    """
+
+    def __init__(self, spec_id: str, revision: int, errors: list[SpecError]) -> None:
+        self.spec_id = spec_id
+        self.revision = revision
+        super().__init__(errors)
+        lines = [
+            f"revision {revision} of spec {spec_id} does not pass today's validation (templates, limits "
+            "and governance); nothing was stored:"
+        ]
+        lines += [line for err in errors for line in problem_lines(err)]
+        self.args = ("\n".join(lines),)
+
+
+def revision_ranges(numbers: list[int]) -> str:
+    """Revision numbers as short text: ``[1, 2, 3, 5]`` -> ``1-3, 5``; ``none`` when empty."""
+    parts: list[str] = []
+    ordered = sorted(set(numbers))
+    start = prev = None
+    for number in [*ordered, None]:
+        if number is not None and prev is not None and number == prev + 1:
+            prev = number
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = number
+    return ", ".join(parts) or "none"

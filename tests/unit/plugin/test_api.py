@@ -542,6 +542,27 @@ class TestStateChanges:
         )
         assert_error_shape(portal["alice"].post(f"{V1}/specs/team-a.daily/rollback", json={}), 422)
 
+    def test_rollback_shares_the_clis_rules(self, portal: PortalEnv) -> None:
+        """store.rollback: unknown revisions are listed, today's policy re-checks the old revision."""
+        from airflow_provider_scheduler.spec.policy import GovernancePolicy
+
+        two_tasks = [{"id": "noop", "template": "empty"}, {"id": "more", "template": "empty"}]
+        client = portal["alice"]
+        assert apply(client, spec_doc(tasks=two_tasks)).status_code == 201
+        assert apply(client, spec_doc(), expected=1).status_code == 200
+        body = assert_error_shape(client.post(f"{V1}/specs/team-a.daily/rollback", json={"revision": 5}), 404)
+        assert body["detail"] == "spec team-a.daily has no revision 5; its revisions are 1-2"
+        assert body["revisions"] == [1, 2]
+        portal.portal.store().policy = GovernancePolicy(max_tasks=1)  # tightened since revision 1
+        body = assert_error_shape(client.post(f"{V1}/specs/team-a.daily/rollback", json={"revision": 1}), 422)
+        assert [p["path"] for p in body["problems"]] == ["tasks"]
+        history = client.get(f"{V1}/specs/team-a.daily/history").json()
+        assert history["total_entries"] == 2
+        stale = client.post(f"{V1}/specs/team-a.daily/rollback", json={"revision": 2, "expected_revision": 1})
+        assert_error_shape(stale, 409)
+        same = client.post(f"{V1}/specs/team-a.daily/rollback", json={"revision": 2}).json()
+        assert (same["revision"], same["action"], same["rolled_back_to"]) == (2, "unchanged", 2)
+
 
 class TestRuns:
     def test_trigger_conf_checked_against_params(self, portal: PortalEnv) -> None:
