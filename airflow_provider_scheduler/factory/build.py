@@ -8,6 +8,7 @@ admin disabled after the spec was stored stops that one spec from loading).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import itertools
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scheduler.factory.callbacks import notification_callbacks
+from airflow_provider_scheduler.factory.callbacks import notification_callbacks, task_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
 from airflow_provider_scheduler.factory.timetables import airflow_schedule, schedule_summary
 from airflow_provider_scheduler.spec.model import for_each_items_task_id, thaw
@@ -85,6 +86,39 @@ def _outlets(task: Any) -> dict[str, Any]:
     from airflow.providers.common.compat.sdk import Asset  # only for specs whose tasks emit assets
 
     return {"outlets": [Asset(uri) for uri in task.outlets]}
+
+
+def _task_extras(
+    spec: ScheduleSpec,
+    index: int,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None,
+    default_args: dict[str, Any],
+) -> dict[str, Any]:
+    """Operator arguments of a task's own ``notify`` (its callbacks; nothing when it has none)."""
+    task = spec.tasks[index]
+    if not task.notify:
+        return {}
+    try:
+        return task_callbacks(spec, index, registry, policy, inherited=default_args)
+    except ValueError as exc:
+        raise SpecBuildError(str(exc)) from exc
+
+
+def _task_group(name: str | None, groups: dict[str, Any]) -> Any:
+    """The context a task is built in: its TaskGroup (one per name, created on first use), or none.
+
+    ``prefix_group_id=False``: the Airflow task id is the spec's task id (dependencies, ``with``
+    fields naming tasks, the CLI's and the portal's views all use it); the group only shows in the UI.
+    """
+    if name is None:
+        return contextlib.nullcontext()
+    group = groups.get(name)
+    if group is None:
+        from airflow.providers.common.compat.sdk import TaskGroup  # only for specs that use groups
+
+        group = groups[name] = TaskGroup(group_id=name, prefix_group_id=False)
+    return group
 
 
 def _skips_text(schedule: CronSchedule | MultiCronSchedule) -> str:
@@ -270,6 +304,9 @@ def build_dag(
     if spec.description and spec.description.strip():  # stores may hold blank ones (accepted before)
         dag_kwargs["description"] = spec.description.strip().splitlines()[0][:200]
     dag_kwargs["doc_md"] = origin_doc(spec, origin)
+    config_defaults = dag_config_defaults()
+    if spec.max_active_tasks is not None:  # else Airflow's [core] max_active_tasks_per_dag, as before
+        config_defaults = {**config_defaults, "max_active_tasks": spec.max_active_tasks}
 
     dag = DAG(
         dag_id=spec.dag_id,
@@ -285,20 +322,25 @@ def build_dag(
         # The loader registers finished DAGs itself; a DAG whose build failed half-way must not be
         # picked up by Airflow's auto-registration of ``with DAG(...)`` blocks.
         auto_register=False,
-        **dag_config_defaults(),
+        **config_defaults,
         **dag_kwargs,
     )
     entry: dict[str, Any] = {}
     exit_: dict[str, Any] = {}
+    groups: dict[str, Any] = {}
     with dag:
         for i, task in enumerate(spec.tasks):
             try:
-                if task.for_each is not None:
-                    built = _fan_out(task, templates[task.id], policy)
-                else:
-                    built = templates[task.id].build(
-                        task.id, task.with_, **task.operator_kwargs(), **_outlets(task)
-                    )
+                extra = _task_extras(spec, i, registry, policy, default_args)
+                with _task_group(task.group, groups):
+                    if task.for_each is not None:
+                        built = _fan_out(task, templates[task.id], policy, extra)
+                    else:
+                        built = templates[task.id].build(
+                            task.id, task.with_, **task.operator_kwargs(), **_outlets(task), **extra
+                        )
+            except SpecBuildError:
+                raise
             except Exception as exc:
                 raise SpecBuildError(
                     f"tasks[{i}] ({task.id}): template {task.template!r} failed: {exc}"
@@ -331,7 +373,9 @@ def _map_cap(policy: GovernancePolicy | None) -> int:
     return default_policy().max_map_length
 
 
-def _fan_out(task: Any, template: Any, policy: GovernancePolicy | None) -> list[Any]:
+def _fan_out(
+    task: Any, template: Any, policy: GovernancePolicy | None, extra: dict[str, Any] | None = None
+) -> list[Any]:
     """The operators of a ``for_each`` task (Airflow dynamic task mapping, one instance per item).
 
     A literal list: the mapped operator, expanded over the list. A param's list: first the list step
@@ -339,7 +383,7 @@ def _fan_out(task: Any, template: Any, policy: GovernancePolicy | None) -> list[
     operator expanded over its XCom; the step takes the task's trigger rule, so it runs whenever the
     task would.
     """
-    kwargs = {**task.operator_kwargs(), **_outlets(task)}
+    kwargs = {**task.operator_kwargs(), **_outlets(task), **(extra or {})}
     name = task.for_each_param
     if name is None:
         return [template.build(task.id, task.with_, for_each=thaw(task.for_each), **kwargs)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_scheduler.spec.model import ScheduleSpec
+    from airflow_provider_scheduler.spec.model import NotifierSpec, ScheduleSpec, TaskSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
     from airflow_provider_scheduler.templates.registry import TemplateRegistry
 
@@ -44,19 +44,54 @@ def notification_callbacks(
         ("on_success", out.dag_kwargs, "on_success_callback"),
         ("on_retry", out.default_args, "on_retry_callback"),
     ):
-        callbacks = []
-        for i, item in enumerate(getattr(spec.notify, event)):
-            template = registry.get_notifier(item.template)
-            reason = registry.why_not_allowed(item.template, spec.namespace)
-            if (
-                reason is None
-                and policy is not None
-                and not policy.allows_template(item.template, spec.namespace)
-            ):
-                reason = f"the template {item.template!r} is not allowed in namespace {spec.namespace!r}"
-            if template is None or reason:
-                raise ValueError(f"notify.{event}[{i}].template: {reason or 'unknown template'}")
-            callbacks.append(template.build(item.with_, event=event, spec=spec))
+        callbacks = [
+            _notifier(item, event, f"notify.{event}[{i}]", spec, registry, policy)
+            for i, item in enumerate(getattr(spec.notify, event))
+        ]
         if callbacks:
             target[key] = callbacks
     return out
+
+
+def task_callbacks(
+    spec: ScheduleSpec,
+    index: int,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None = None,
+    inherited: dict[str, list[Any]] | None = None,
+) -> dict[str, list[Any]]:
+    """``on_failure_callback`` / ``on_retry_callback`` for ``spec.tasks[index]``'s own ``notify``.
+
+    A task's ``on_retry`` notifications come in addition to the spec-level ``notify.on_retry`` ones
+    (``inherited``, the DAG's ``default_args`` callbacks, which an operator argument would replace).
+
+    :raises ValueError: a template is missing or no longer allowed (the message names its path).
+    """
+    task: TaskSpec = spec.tasks[index]
+    out: dict[str, list[Any]] = {}
+    for event, key in (("on_failure", "on_failure_callback"), ("on_retry", "on_retry_callback")):
+        callbacks = [
+            _notifier(item, event, f"tasks[{index}].notify.{event}[{i}]", spec, registry, policy)
+            for i, item in enumerate(getattr(task.notify, event))
+        ]
+        if callbacks:
+            out[key] = [*(inherited or {}).get(key, ()), *callbacks]
+    return out
+
+
+def _notifier(
+    item: NotifierSpec,
+    event: str,
+    path: str,
+    spec: ScheduleSpec,
+    registry: TemplateRegistry,
+    policy: GovernancePolicy | None,
+) -> Any:
+    """The Airflow callback of one notification (template looked up and its allow-lists re-checked)."""
+    template = registry.get_notifier(item.template)
+    reason = registry.why_not_allowed(item.template, spec.namespace)
+    if reason is None and policy is not None and not policy.allows_template(item.template, spec.namespace):
+        reason = f"the template {item.template!r} is not allowed in namespace {spec.namespace!r}"
+    if template is None or reason:
+        raise ValueError(f"{path}.template: {reason or 'unknown template'}")
+    return template.build(item.with_, event=event, spec=spec)

@@ -24,6 +24,7 @@ from airflow_provider_scheduler.spec.model import (
     NotifierSpec,
     Notify,
     ScheduleSpec,
+    TaskNotify,
     TaskSpec,
     for_each_items_task_id,
     for_each_param_name,
@@ -31,6 +32,8 @@ from airflow_provider_scheduler.spec.model import (
     item_refusal,
 )
 from airflow_provider_scheduler.spec.parser import (
+    MAX_PRIORITY_WEIGHT,
+    MIN_PRIORITY_WEIGHT,
     ROLES,
     SLUG,
     TASK_ID,
@@ -101,6 +104,8 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
             retry_delay=parse_duration(defaults["retry_delay"]),
             retry_exponential_backoff=_bool(defaults["retry_exponential_backoff"]),
             execution_timeout=_duration(defaults["execution_timeout"]),
+            max_retry_delay=_duration(defaults.get("max_retry_delay")),
+            depends_on_past=_bool(defaults.get("depends_on_past", False)),
         ),
         notify=Notify(
             on_failure=tuple(_notifier(n) for n in notify["on_failure"]),
@@ -109,6 +114,7 @@ def _build(d: Mapping[str, Any]) -> ScheduleSpec:
         ),
         tasks=tasks,
         deadline=_deadline(d.get("deadline")),
+        max_active_tasks=_opt_int(d.get("max_active_tasks")),
     )
 
 
@@ -144,6 +150,7 @@ def _task(t: Mapping[str, Any]) -> TaskSpec:
         role=role,
         outlets=tuple(_str(x) for x in t.get("outlets") or ()),
         for_each=_for_each(t.get("for_each")),
+        **_task_overrides(t),
     )
 
 
@@ -175,10 +182,41 @@ def _check_for_each(tasks: tuple[TaskSpec, ...], params: Any) -> None:
             raise _NotCanonical
 
 
+def _task_overrides(t: Mapping[str, Any]) -> dict[str, Any]:
+    """The task overrides a canonical task lists (only those set; see ``TaskSpec.to_dict``)."""
+    out: dict[str, Any] = {}
+    for key in ("retry_delay", "max_retry_delay"):
+        if t.get(key) is not None:
+            out[key] = parse_duration(t[key])
+    if t.get("retry_exponential_backoff") is not None:
+        out["retry_exponential_backoff"] = _bool(t["retry_exponential_backoff"])
+    notify = t.get("notify")
+    if notify is not None:
+        out["notify"] = TaskNotify(
+            on_failure=tuple(_notifier(n) for n in notify["on_failure"]),
+            on_retry=tuple(_notifier(n) for n in notify["on_retry"]),
+        )
+    if t.get("pool") is not None:
+        out["pool"] = _str(t["pool"])
+    weight = t.get("priority_weight")
+    if weight is not None:
+        if not MIN_PRIORITY_WEIGHT <= _int(weight) <= MAX_PRIORITY_WEIGHT:
+            raise _NotCanonical
+        out["priority_weight"] = weight
+    group = t.get("group")
+    if group is not None:
+        if not SLUG.fullmatch(_str(group)):
+            raise _NotCanonical
+        out["group"] = group
+    return out
+
+
 def _check_graph(tasks: tuple[TaskSpec, ...]) -> None:
     ids = {t.id for t in tasks}
     if len(ids) != len(tasks):
         raise _NotCanonical
+    if any(t.group in ids for t in tasks if t.group is not None):
+        raise _NotCanonical  # a group named like a task: the full parser reports it
     pending = {t.id: set(t.depends_on) for t in tasks}
     for deps in pending.values():
         if not deps <= ids:
@@ -259,6 +297,10 @@ def _int(value: Any) -> int:
     if type(value) is not int:
         raise _NotCanonical
     return value
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else _int(value)
 
 
 def _dict(value: Any) -> Mapping[str, Any]:

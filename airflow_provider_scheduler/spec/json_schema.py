@@ -16,12 +16,16 @@ from airflow_provider_scheduler.spec.durations import DURATION_PATTERN
 from airflow_provider_scheduler.spec.model import DEADLINE_FROM, FOR_EACH_PARAM, MAX_ITEM_KEYS, SPEC_VERSION
 from airflow_provider_scheduler.spec.parser import (
     MAX_DESCRIPTION,
+    MAX_GROUP_NAME,
     MAX_NOTIFIERS,
     MAX_OUTLETS,
     MAX_OWNER,
     MAX_PARAM_DESCRIPTION,
+    MAX_POOL_NAME,
+    MAX_PRIORITY_WEIGHT,
     MAX_TAG_LENGTH,
     MAX_TAGS,
+    MIN_PRIORITY_WEIGHT,
     NOTIFY_KEYS,
     PARAM_KEYS,
     PARAM_NAME,
@@ -29,6 +33,7 @@ from airflow_provider_scheduler.spec.parser import (
     ROLES,
     SLUG,
     TASK_ID,
+    TASK_NOTIFY_KEYS,
     TRIGGER_RULES,
     json_pattern,
 )
@@ -62,6 +67,11 @@ _NOTIFY_EVENTS = {
     "on_retry": "When a task is retried.",
 }
 assert tuple(_NOTIFY_EVENTS) == NOTIFY_KEYS
+_TASK_NOTIFY_EVENTS = {
+    "on_failure": "When the task fails (after its last try).",
+    "on_retry": "When the task is retried (besides the spec-level notify.on_retry).",
+}
+assert tuple(_TASK_NOTIFY_EVENTS) == TASK_NOTIFY_KEYS
 
 
 def spec_json_schema(
@@ -150,9 +160,35 @@ def spec_json_schema(
                     "anyOf": [{"$ref": "#/$defs/duration"}, {"type": "null"}],
                     "default": None,
                 },
+                "max_retry_delay": {
+                    "anyOf": [{"$ref": "#/$defs/duration"}, {"type": "null"}],
+                    "default": None,
+                    "description": "Longest wait between retries with backoff (null: Airflow's "
+                    "[core] max_task_retry_delay).",
+                },
+                "depends_on_past": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "A task runs only when its instance in the previous run succeeded "
+                    "or was skipped.",
+                },
             },
         },
-        "task": _task_schema(task_names, policy),
+        "task": _task_schema(task_names, policy, _pool_schema(policy, namespace)),
+        "taskNotify": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Notifications about this task (its own callbacks).",
+            "properties": {
+                event: {
+                    "type": "array",
+                    "maxItems": MAX_NOTIFIERS,
+                    "items": {"$ref": "#/$defs/notifier"},
+                    "description": description,
+                }
+                for event, description in _TASK_NOTIFY_EVENTS.items()
+            },
+        },
         "notifier": _notifier_schema(notifier_names),
         "notify": {
             "type": "object",
@@ -238,6 +274,13 @@ def spec_json_schema(
                 "default": 1,
             },
             "dagrun_timeout": {"anyOf": [{"$ref": "#/$defs/duration"}, {"type": "null"}], "default": None},
+            "max_active_tasks": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": policy.max_active_tasks,
+                "description": "Most task instances of this DAG running at once, over all its runs "
+                "(absent: Airflow's [core] max_active_tasks_per_dag).",
+            },
             "params": {
                 "type": "object",
                 "maxProperties": policy.max_params,
@@ -448,7 +491,15 @@ def _param_schema() -> dict[str, Any]:
     }
 
 
-def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
+def _pool_schema(policy: GovernancePolicy, namespace: str | None) -> dict[str, Any]:
+    """A task's ``pool``: for one namespace, the pools listed for it; else any name (the parser checks)."""
+    description = "An Airflow pool listed for the namespace in [schedule_specs] pools."
+    if namespace is not None:
+        return {"enum": list(policy.pool_names(namespace)), "description": description}
+    return {"type": "string", "minLength": 1, "maxLength": MAX_POOL_NAME, "description": description}
+
+
+def _task_schema(names: list[str], policy: GovernancePolicy, pool: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
@@ -482,6 +533,30 @@ def _task_schema(names: list[str], policy: GovernancePolicy) -> dict[str, Any]:
                 "items": {"$ref": "#/$defs/assetUri"},
             },
             "for_each": _for_each_schema(policy),
+            "retry_delay": {"$ref": "#/$defs/duration", "description": "Override of defaults.retry_delay."},
+            "retry_exponential_backoff": {
+                "type": "boolean",
+                "description": "Override of defaults.retry_exponential_backoff.",
+            },
+            "max_retry_delay": {
+                "$ref": "#/$defs/duration",
+                "description": "Override of defaults.max_retry_delay.",
+            },
+            "notify": {"$ref": "#/$defs/taskNotify"},
+            "pool": pool,
+            "priority_weight": {
+                "type": "integer",
+                "minimum": MIN_PRIORITY_WEIGHT,
+                "maximum": MAX_PRIORITY_WEIGHT,
+                "description": "Airflow priority weight (default 1); higher runs first when slots are short.",
+            },
+            "group": {
+                "type": "string",
+                "pattern": _SLUG,
+                "maxLength": MAX_GROUP_NAME,
+                "description": "Airflow TaskGroup the task is shown in (slug, not a task id); the task id "
+                "stays as written.",
+            },
         },
         "allOf": [
             {

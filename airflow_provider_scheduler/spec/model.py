@@ -59,15 +59,20 @@ class Defaults:
     :param retry_delay: wait between retries.
     :param retry_exponential_backoff: double the wait after each retry.
     :param execution_timeout: a task running longer than this fails (None: no limit).
+    :param max_retry_delay: the longest wait between retries with backoff (None: Airflow's
+        ``[core] max_task_retry_delay``).
+    :param depends_on_past: a task runs only when its previous run's instance succeeded (or skipped).
     """
 
     retries: int = 0
     retry_delay: timedelta = timedelta(minutes=5)
     retry_exponential_backoff: bool = False
     execution_timeout: timedelta | None = None
+    max_retry_delay: timedelta | None = None
+    depends_on_past: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "retries": self.retries,
             "retry_delay": format_duration(self.retry_delay),
             "retry_exponential_backoff": self.retry_exponential_backoff,
@@ -75,15 +80,26 @@ class Defaults:
             if self.execution_timeout is None
             else format_duration(self.execution_timeout),
         }
+        # listed only when set, so specs stored before these keys keep their exact canonical form
+        if self.max_retry_delay is not None:
+            out["max_retry_delay"] = format_duration(self.max_retry_delay)
+        if self.depends_on_past:
+            out["depends_on_past"] = True
+        return out
 
     def to_default_args(self) -> dict[str, Any]:
         """The values as Airflow ``default_args`` (timedelta objects)."""
-        return {
+        out: dict[str, Any] = {
             "retries": self.retries,
             "retry_delay": self.retry_delay,
             "retry_exponential_backoff": self.retry_exponential_backoff,
             "execution_timeout": self.execution_timeout,
         }
+        if self.max_retry_delay is not None:
+            out["max_retry_delay"] = self.max_retry_delay
+        if self.depends_on_past:
+            out["depends_on_past"] = True
+        return out
 
 
 #: ``for_each: "{{ params.NAME }}"``: exactly one reference to a param (spaces inside the braces optional)
@@ -159,6 +175,14 @@ class TaskSpec:
     :param for_each: fan-out (Airflow dynamic task mapping, one mapped task instance per item, which
         ``{{ item }}`` names in ``with``): the literal items (a tuple of JSON scalars or flat objects),
         or the text ``"{{ params.NAME }}"`` naming an array param; None: one task as usual.
+    :param retry_delay: override of ``defaults.retry_delay`` (None: inherit).
+    :param retry_exponential_backoff: override of ``defaults.retry_exponential_backoff`` (None: inherit).
+    :param max_retry_delay: override of ``defaults.max_retry_delay`` (None: inherit).
+    :param notify: notifications when this task fails or is retried (its own callbacks).
+    :param pool: the Airflow pool the task runs in (one ``[schedule_specs] pools`` lists for the
+        namespace; None: Airflow's ``default_pool``).
+    :param priority_weight: the task's priority weight (None: Airflow's default, 1).
+    :param group: the Airflow TaskGroup the task belongs to (None: none); the task id stays as written.
     """
 
     id: str
@@ -171,6 +195,13 @@ class TaskSpec:
     role: str | None = None
     outlets: tuple[str, ...] = ()
     for_each: tuple[Any, ...] | str | None = None
+    retry_delay: timedelta | None = None
+    retry_exponential_backoff: bool | None = None
+    max_retry_delay: timedelta | None = None
+    notify: TaskNotify = field(default_factory=lambda: TaskNotify())
+    pool: str | None = None
+    priority_weight: int | None = None
+    group: str | None = None
 
     def __hash__(self) -> int:
         return hash((self.id, self.template))
@@ -195,6 +226,16 @@ class TaskSpec:
             out["execution_timeout"] = self.execution_timeout
         if self.trigger_rule is not None:
             out["trigger_rule"] = self.trigger_rule
+        if self.retry_delay is not None:
+            out["retry_delay"] = self.retry_delay
+        if self.retry_exponential_backoff is not None:
+            out["retry_exponential_backoff"] = self.retry_exponential_backoff
+        if self.max_retry_delay is not None:
+            out["max_retry_delay"] = self.max_retry_delay
+        if self.pool is not None:
+            out["pool"] = self.pool
+        if self.priority_weight is not None:
+            out["priority_weight"] = self.priority_weight
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,6 +253,21 @@ class TaskSpec:
             out["outlets"] = list(self.outlets)
         if self.for_each is not None:
             out["for_each"] = self.for_each if isinstance(self.for_each, str) else thaw(self.for_each)
+        # the overrides below are listed only when set (specs stored before them keep their form)
+        if self.retry_delay is not None:
+            out["retry_delay"] = format_duration(self.retry_delay)
+        if self.retry_exponential_backoff is not None:
+            out["retry_exponential_backoff"] = self.retry_exponential_backoff
+        if self.max_retry_delay is not None:
+            out["max_retry_delay"] = format_duration(self.max_retry_delay)
+        if self.notify:
+            out["notify"] = self.notify.to_dict()
+        if self.pool is not None:
+            out["pool"] = self.pool
+        if self.priority_weight is not None:
+            out["priority_weight"] = self.priority_weight
+        if self.group is not None:
+            out["group"] = self.group
         return out
 
 
@@ -277,6 +333,23 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskNotify:
+    """Who hears about one task: notifications when it fails and when it is retried."""
+
+    on_failure: tuple[NotifierSpec, ...] = ()
+    on_retry: tuple[NotifierSpec, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.on_failure or self.on_retry)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "on_failure": [n.to_dict() for n in self.on_failure],
+            "on_retry": [n.to_dict() for n in self.on_retry],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     """A validated schedule spec (version 1). Build it with ``parse_spec``; never mutate it.
 
@@ -302,6 +375,8 @@ class ScheduleSpec:
     defaults: Defaults = field(default_factory=Defaults)
     notify: Notify = field(default_factory=Notify)
     deadline: Deadline | None = None
+    #: the DAG's ``max_active_tasks`` (None: Airflow's ``[core] max_active_tasks_per_dag``)
+    max_active_tasks: int | None = None
 
     @property
     def dag_id(self) -> str:
@@ -358,6 +433,7 @@ class ScheduleSpec:
             "end_date": date_to_json(self.end_date),
             "catchup": self.catchup,
             "max_active_runs": self.max_active_runs,
+            **({} if self.max_active_tasks is None else {"max_active_tasks": self.max_active_tasks}),
             "dagrun_timeout": None if self.dagrun_timeout is None else format_duration(self.dagrun_timeout),
             "params": thaw(self.params),
             "defaults": self.defaults.to_dict(),

@@ -25,6 +25,7 @@ from airflow_provider_scheduler.spec.model import (
     NotifierSpec,
     Notify,
     ScheduleSpec,
+    TaskNotify,
     TaskSpec,
     for_each_items_task_id,
     for_each_param_name,
@@ -71,6 +72,7 @@ SPEC_KEYS = (
     "notify",
     "tasks",
     "deadline",
+    "max_active_tasks",
 )
 TASK_KEYS = (
     "id",
@@ -83,10 +85,33 @@ TASK_KEYS = (
     "role",
     "outlets",
     "for_each",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "max_retry_delay",
+    "notify",
+    "pool",
+    "priority_weight",
+    "group",
 )
 #: at most this many ``outlets`` on one task
 MAX_OUTLETS = 20
-DEFAULTS_KEYS = ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout")
+DEFAULTS_KEYS = (
+    "retries",
+    "retry_delay",
+    "retry_exponential_backoff",
+    "execution_timeout",
+    "max_retry_delay",
+    "depends_on_past",
+)
+#: the events of a task's own ``notify`` (a run's success is the spec-level ``notify.on_success``)
+TASK_NOTIFY_KEYS = ("on_failure", "on_retry")
+#: a task's ``priority_weight`` is a whole number in this range
+MIN_PRIORITY_WEIGHT = 1
+MAX_PRIORITY_WEIGHT = 1000
+#: characters in a pool name (Airflow's pool column holds 256)
+MAX_POOL_NAME = 256
+#: characters in a task ``group`` name (a slug, like namespace and name)
+MAX_GROUP_NAME = 64
 NOTIFY_KEYS = ("on_failure", "on_success", "on_retry")
 NOTIFIER_KEYS = ("template", "with")
 DEADLINE_KEYS = ("after", "from", "notify")
@@ -516,6 +541,7 @@ class _Parser:
         if data.get("max_active_runs") is not None:
             value = self.integer(data["max_active_runs"], "max_active_runs", 1, self.policy.max_active_runs)
             max_active_runs = value if value is not None else 1
+        max_active_tasks = self.max_active_tasks(data.get("max_active_tasks"))
         dagrun_timeout = self.duration(data.get("dagrun_timeout"), "dagrun_timeout")
         params = self.params(data.get("params"), schedule)
         self.param_schemas = params
@@ -563,6 +589,19 @@ class _Parser:
             notify=notify,
             tasks=tasks,
             deadline=deadline,
+            max_active_tasks=max_active_tasks,
+        )
+
+    def max_active_tasks(self, value: Any) -> int | None:
+        """The top-level ``max_active_tasks`` (None: Airflow's configured default)."""
+        if value is None:
+            return None
+        return self.integer(
+            value,
+            "max_active_tasks",
+            1,
+            self.policy.max_active_tasks,
+            " ([schedule_specs] max_active_tasks)",
         )
 
     def stored_size_limit(self, spec: ScheduleSpec) -> None:
@@ -849,7 +888,13 @@ class _Parser:
         kwargs["execution_timeout"] = self.duration(
             defaults.get("execution_timeout"), "defaults.execution_timeout"
         )
-        kwargs = {k: v for k, v in kwargs.items() if v is not None or k == "execution_timeout"}
+        kwargs["max_retry_delay"] = self.duration(defaults.get("max_retry_delay"), "defaults.max_retry_delay")
+        kwargs["depends_on_past"] = self.boolean(
+            defaults.get("depends_on_past"), "defaults.depends_on_past", False
+        )
+        kwargs = {
+            k: v for k, v in kwargs.items() if v is not None or k in ("execution_timeout", "max_retry_delay")
+        }
         return Defaults(**kwargs)
 
     def retries(self, value: Any, path: str) -> int | None:
@@ -1036,6 +1081,7 @@ class _Parser:
                 elif dep not in first_index:
                     hint = did_you_mean(dep, valid_ids) if len(self.problems) < MAX_PROBLEMS else ""
                     self.add(f"tasks[{i}].depends_on[{j}]", f"unknown task {dep!r}{hint}")
+        self.check_groups(value, first_index)
         has_cycle = self.cycles(
             {tid: deps[i] for i, tid in enumerate(ids) if tid is not None and first_index[tid] == i},
             first_index,
@@ -1158,6 +1204,7 @@ class _Parser:
                 f"use one of: {', '.join(TRIGGER_RULES)}",
             )
         outlets = self.outlets(item.get("outlets"), f"{path}.outlets")
+        overrides = self.task_overrides(item, path)
         role = item.get("role")
         if _long_int(role):
             self.add(f"{path}.role", _TOO_LONG_MESSAGE)
@@ -1212,6 +1259,7 @@ class _Parser:
                 role=role,
                 outlets=outlets,
                 for_each=for_each,
+                **overrides,
             ),
         )
 
@@ -1309,6 +1357,94 @@ class _Parser:
                     self.add(f"params.{name}.default[{j}]", f"as a for_each item: {why}")
                     break
         return f"{{{{ params.{name} }}}}"
+
+    def task_overrides(self, item: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """A task's ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``, ``notify``,
+        ``pool``, ``priority_weight`` and ``group`` (only those set, as TaskSpec keyword arguments)."""
+        out: dict[str, Any] = {}
+        for key in ("retry_delay", "max_retry_delay"):
+            if item.get(key) is not None:
+                out[key] = self.duration(item[key], f"{path}.{key}")
+        if item.get("retry_exponential_backoff") is not None:
+            out["retry_exponential_backoff"] = self.boolean(
+                item["retry_exponential_backoff"], f"{path}.retry_exponential_backoff", False
+            )
+        if item.get("notify") is not None:
+            out["notify"] = self.task_notify(item["notify"], f"{path}.notify")
+        if item.get("pool") is not None:
+            out["pool"] = self.pool(item["pool"], f"{path}.pool")
+        if item.get("priority_weight") is not None:
+            out["priority_weight"] = self.integer(
+                item["priority_weight"], f"{path}.priority_weight", MIN_PRIORITY_WEIGHT, MAX_PRIORITY_WEIGHT
+            )
+        if item.get("group") is not None:
+            out["group"] = self.slug(item["group"], f"{path}.group", SLUG, "group name", MAX_GROUP_NAME)
+        return {k: v for k, v in out.items() if v is not None}
+
+    def pool(self, value: Any, path: str) -> str | None:
+        """A task's ``pool``: one of the pools ``[schedule_specs] pools`` lists for the namespace."""
+        name = self.text(value, path, MAX_POOL_NAME)
+        if name is None:
+            return None
+        if self.policy.pools is None:
+            self.add(
+                path,
+                f"the pool {name!r} cannot be used: this deployment lists no pools for specs; an admin "
+                "must list it in [schedule_specs] pools",
+            )
+            return None
+        allowed = self.policy.pool_names(self.namespace)
+        if name not in allowed:
+            self.add(
+                path,
+                f"the pool {name!r} is not allowed in namespace {self.namespace!r}"
+                f"{did_you_mean(name, allowed)}; allowed: {', '.join(allowed) if allowed else 'none'} "
+                "([schedule_specs] pools)",
+            )
+            return None
+        return name
+
+    def task_notify(self, value: Any, path: str) -> TaskNotify | None:
+        """A task's own ``notify: {on_failure, on_retry}`` (the spec-level notification items)."""
+        notify = self.mapping(value, path)
+        if notify is None:
+            return None
+        before = len(self.problems)
+        if "on_success" in notify:
+            self.add(
+                f"{path}.on_success",
+                "a task has no on_success notification; use the spec-level notify.on_success (when "
+                "the run succeeds)",
+            )
+        self.unknown_keys({k: v for k, v in notify.items() if k != "on_success"}, TASK_NOTIFY_KEYS, path)
+        out: dict[str, tuple[NotifierSpec, ...]] = {}
+        for event in TASK_NOTIFY_KEYS:
+            items = notify.get(event)
+            if items is None:
+                continue
+            sub = f"{path}.{event}"
+            if not isinstance(items, list):
+                self.add(sub, f"must be a list of notifications, not {_type_word(items)}")
+                continue
+            if len(items) > MAX_NOTIFIERS:
+                self.add(sub, f"at most {MAX_NOTIFIERS} notifications are allowed, not {len(items)}")
+                continue
+            specs = [self.notifier(n, f"{sub}[{i}]") for i, n in enumerate(items)]
+            out[event] = tuple(n for n in specs if n is not None)
+        if len(self.problems) > before:
+            return None
+        return TaskNotify(**out)
+
+    def check_groups(self, value: list[Any], first_index: dict[str, int]) -> None:
+        """A task ``group`` must not also be a task id (Airflow keeps both in one namespace)."""
+        for i, item in enumerate(value):
+            group = item.get("group") if isinstance(item, Mapping) else None
+            if isinstance(group, str) and group in first_index:
+                self.add(
+                    f"tasks[{i}].group",
+                    f"{group!r} is also the id of tasks[{first_index[group]}]; a group needs a name "
+                    "that no task uses (Airflow keeps task and group ids in one namespace)",
+                )
 
     def outlets(self, value: Any, path: str) -> tuple[str, ...]:
         """A task's ``outlets``: asset URIs the namespace may emit (``[schedule_specs] asset_targets``)."""

@@ -41,6 +41,10 @@ class GovernancePolicy:
     :param airflow_version: ``(major, minor)`` of the Airflow the specs are built on (filled in by
         :meth:`from_airflow_config`); the parser refuses a feature this version lacks (``deadline``
         needs 3.1) with a message naming the version it needs. None: not checked.
+    :param pools: per-namespace lists of the Airflow pool names a namespace's tasks may name in
+        ``pool``; the key ``"*"`` applies to namespaces not listed. ``None`` (not set): no pool may
+        be named.
+    :param max_active_tasks: the highest ``max_active_tasks`` a spec may ask for.
     """
 
     max_tasks: int = 50
@@ -54,8 +58,12 @@ class GovernancePolicy:
     asset_targets: Mapping[str, tuple[str, ...]] | None = field(default=None)
     airflow_version: tuple[int, int] | None = None
     max_map_length: int = 64
+    pools: Mapping[str, tuple[str, ...]] | None = field(default=None)
+    max_active_tasks: int = 64
 
     def __post_init__(self) -> None:
+        if self.pools is not None:
+            object.__setattr__(self, "pools", {str(k): tuple(v) for k, v in self.pools.items()})
         if self.asset_targets is not None:
             targets = {str(k): tuple(v) for k, v in self.asset_targets.items()}
             object.__setattr__(self, "asset_targets", targets)
@@ -78,6 +86,8 @@ class GovernancePolicy:
                 None if self.asset_targets is None else tuple(sorted(self.asset_targets.items())),
                 self.airflow_version,
                 self.max_map_length,
+                None if self.pools is None else tuple(sorted(self.pools.items())),
+                self.max_active_tasks,
             )
         )
 
@@ -111,6 +121,12 @@ class GovernancePolicy:
         patterns = self.asset_patterns(namespace)
         return patterns is None or any(fnmatch.fnmatchcase(uri, p) for p in patterns)
 
+    def pool_names(self, namespace: str | None) -> tuple[str, ...]:
+        """The pools ``namespace``'s tasks may name (none when ``[schedule_specs] pools`` is not set)."""
+        if self.pools is None:
+            return ()
+        return self.pools.get(namespace or "", self.pools.get("*", ()))
+
     @classmethod
     def from_airflow_config(cls) -> GovernancePolicy:
         """Build the policy from the ``[schedule_specs]`` section of Airflow's configuration."""
@@ -138,6 +154,7 @@ class GovernancePolicy:
             ("max_retries", "max_retries"),
             ("max_at_dates", "max_at_dates"),
             ("max_map_length", "max_map_length"),
+            ("max_active_tasks", "max_active_tasks"),
         ):
             raw = options.get(option)
             if raw not in (None, ""):
@@ -169,6 +186,11 @@ class GovernancePolicy:
         )
         if targets is not None:
             kwargs["asset_targets"] = targets
+        pools = namespace_lists(
+            options, "pools", "Airflow pool names", '{"analytics": ["warehouse"], "*": ["default_pool"]}'
+        )
+        if pools is not None:
+            kwargs["pools"] = pools
         return cls(**kwargs)
 
     def describe(self) -> dict[str, Any]:
@@ -182,6 +204,7 @@ class GovernancePolicy:
             "max_retries": self.max_retries,
             "max_at_dates": self.max_at_dates,
             "max_map_length": self.max_map_length,
+            "max_active_tasks": self.max_active_tasks,
         }
 
 
@@ -233,6 +256,8 @@ CONFIG_OPTIONS = (
     "allowed_templates",
     "asset_targets",
     "max_map_length",
+    "pools",
+    "max_active_tasks",
 )
 
 

@@ -223,7 +223,8 @@ class TestCapsBeforeCostlyChecks:
         assert found[0] == (
             "tasks[0].x0_0",
             "unknown key 'x0_0'; allowed keys: id, template, with, depends_on, "
-            "retries, execution_timeout, trigger_rule, role, outlets, for_each",
+            "retries, execution_timeout, trigger_rule, role, outlets, for_each, retry_delay, "
+            "retry_exponential_backoff, max_retry_delay, notify, pool, priority_weight, group",
         )
         assert found[-1] == (
             "",

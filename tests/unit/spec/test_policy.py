@@ -21,6 +21,8 @@ CHANGED = {
     "asset_targets": {"qa": ["s3://qa/*"]},
     "airflow_version": (2, 11),
     "max_map_length": 5,
+    "pools": {"qa": ["big"]},
+    "max_active_tasks": 5,
 }
 
 

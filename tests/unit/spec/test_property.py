@@ -22,7 +22,7 @@ from airflow_provider_scheduler.templates.builtins import TemplateSettings, buil
 REGISTRY = TemplateRegistry(
     builtin_templates(TemplateSettings(http_connections=("reports_api",), webhook_connections=("chat",)))
 )
-POLICY = GovernancePolicy()
+POLICY = GovernancePolicy(pools={"*": ["default_pool"]})  # so a task's pool can round-trip
 
 KEYS = st.sampled_from(
     [
@@ -42,6 +42,17 @@ KEYS = st.sampled_from(
         "type",
         "retries",
         "for_each",
+        "retry_delay",
+        "retry_exponential_backoff",
+        "max_retry_delay",
+        "depends_on_past",
+        "notify",
+        "on_failure",
+        "on_retry",
+        "pool",
+        "priority_weight",
+        "group",
+        "max_active_tasks",
         "x",
     ]
 )
@@ -79,6 +90,8 @@ SCALARS = st.one_of(
             "setup",
             "teardown",
             "s3://bucket/key",
+            "default_pool",
+            "extract",
         ]
     ),
     st.binary(max_size=4),
