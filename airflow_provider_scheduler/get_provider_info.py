@@ -157,6 +157,24 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "16",
                         "default": "64",
                     },
+                    "pools": {
+                        "description": (
+                            "Per-namespace lists of the Airflow pools a namespace's tasks may name in "
+                            '`pool`, as JSON; "*" applies to namespaces not listed. Empty: no spec may '
+                            "name a pool (tasks run in Airflow's default_pool)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"analytics": ["warehouse"], "*": ["default_pool"]}',
+                        "default": "",
+                    },
+                    "max_active_tasks": {
+                        "description": "The highest top-level `max_active_tasks` a spec may ask for.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "16",
+                        "default": "64",
+                    },
                     "asset_targets": {
                         "description": (
                             "Per-namespace glob patterns of the asset URIs a namespace's task outlets may "
