@@ -47,6 +47,8 @@ EXAMPLE_ADMIN_SETTINGS = {
     ),
     # the deadline test points this connection at a recording HTTP server (test_deadline_e2e.py)
     "AIRFLOW__SCHEDULE_SPECS__WEBHOOK_CONNECTIONS": "it_deadline_hook",
+    # additive: specs may name Airflow's default_pool (tests/integration/factory/test_overrides_e2e.py)
+    "AIRFLOW__SCHEDULE_SPECS__POOLS": '{"*": ["default_pool"]}',
 }
 
 
