@@ -160,3 +160,16 @@ class TestOverrides:
             SpecBuildError, match=r"^tasks\[0\]\.notify\.on_failure\[0\]\.template: the template 'record'"
         ):
             build_dag(spec, registry, policy=policy)
+
+
+class TestWithForEach:
+    def test_a_fanned_out_task_keeps_its_overrides_and_group(self, registry):
+        data = copy.deepcopy(SPEC)
+        data["tasks"][0]["for_each"] = ["eu", "us"]
+        dag = _build(registry, data)
+        mapped = dag.get_task("extract-a")
+        assert mapped.pool == "warehouse"
+        assert mapped.priority_weight == 7
+        assert mapped.retry_delay == timedelta(minutes=1)
+        assert mapped.task_group.group_id == "extract"
+        assert mapped.on_failure_callback == [Recorder("a-failed", "on_failure")]
