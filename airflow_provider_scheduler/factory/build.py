@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_scheduler.factory.callbacks import notification_callbacks, task_callbacks
 from airflow_provider_scheduler.factory.params import airflow_params
 from airflow_provider_scheduler.factory.timetables import airflow_schedule, schedule_summary
+from airflow_provider_scheduler.spec.catalog import resolve_version
 from airflow_provider_scheduler.spec.model import for_each_items_task_id, thaw
 from airflow_provider_scheduler.spec.schedule import (
     AnyOfSchedule,
@@ -164,6 +165,11 @@ def origin_doc(spec: ScheduleSpec, origin: SpecOrigin | None) -> str:
     return footer
 
 
+def _shown(task: Any) -> str:
+    """The template as messages name it: ``name``, or ``name@N`` from version 2 on."""
+    return task.template if task.template_version == 1 else task.template_ref
+
+
 def _upstream_closure(spec: ScheduleSpec, task_id: str) -> list[str]:
     """Every task ``task_id`` depends on, directly or not, in spec order."""
     by_id = {t.id: t for t in spec.tasks}
@@ -273,6 +279,10 @@ def build_dag(
         why = registry.why_not_allowed(task.template, namespace)
         if why is None and policy is not None and not policy.allows_template(task.template, namespace):
             why = f"the template {task.template!r} is not allowed in namespace {namespace!r}"
+        if template is not None and why is None:
+            # the version the spec was validated against, never the default of the day (a retired
+            # or unregistered version is refused here, not replaced by another one)
+            template, _, why = resolve_version(registry, task.template, task.template_version)
         if template is None or why is not None:
             raise SpecBuildError(f"tasks[{i}] ({task.id}): {why or 'unknown template'}")
         templates[task.id] = template
@@ -343,11 +353,11 @@ def build_dag(
                 raise
             except Exception as exc:
                 raise SpecBuildError(
-                    f"tasks[{i}] ({task.id}): template {task.template!r} failed: {exc}"
+                    f"tasks[{i}] ({task.id}): template {_shown(task)!r} failed: {exc}"
                 ) from exc
             ops = list(built) if isinstance(built, Sequence) else [built]
             if not ops:
-                raise SpecBuildError(f"tasks[{i}] ({task.id}): template {task.template!r} built no operator")
+                raise SpecBuildError(f"tasks[{i}] ({task.id}): template {_shown(task)!r} built no operator")
             for upstream, downstream in itertools.pairwise(ops):
                 _link(upstream, downstream, dag)
             entry[task.id], exit_[task.id] = ops[0], ops[-1]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.catalog import resolve_version
+
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.model import NotifierSpec, ScheduleSpec, TaskSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
@@ -92,6 +94,9 @@ def _notifier(
     reason = registry.why_not_allowed(item.template, spec.namespace)
     if reason is None and policy is not None and not policy.allows_template(item.template, spec.namespace):
         reason = f"the template {item.template!r} is not allowed in namespace {spec.namespace!r}"
+    if template is not None and reason is None:  # the version the spec was validated against
+        _, version, reason = resolve_version(registry, item.template, item.template_version, notifiers=True)
+        template = registry.get_notifier(item.template, version) if reason is None else None
     if template is None or reason:
         raise ValueError(f"{path}.template: {reason or 'unknown template'}")
     return template.build(item.with_, event=event, spec=spec)

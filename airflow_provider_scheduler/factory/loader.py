@@ -578,9 +578,11 @@ class _PolicyChecks:
         if record.check is None:
             # the full validator (jsonschema, Jinja checks) is imported only when a check is due
             from airflow_provider_scheduler.spec import SpecError, parse_spec
+            from airflow_provider_scheduler.spec.canonical import pin_template_versions
 
             try:
-                parse_spec(record.spec, catalog=self.registry, policy=self.policy)
+                # a template stored without a version means version 1, as on the trusted path
+                parse_spec(pin_template_versions(record.spec), catalog=self.registry, policy=self.policy)
             except SpecError as err:
                 problems = "; ".join(str(p) for p in err.problems[:3])
                 record.check = f"no longer passes this deployment's templates and policy: {problems}"

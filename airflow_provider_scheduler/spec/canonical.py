@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_scheduler.spec.calendars import holiday_code_syntax
+from airflow_provider_scheduler.spec.catalog import split_template_ref
 from airflow_provider_scheduler.spec.dates import SpecDate, date_from_canonical
 from airflow_provider_scheduler.spec.durations import parse_duration
 from airflow_provider_scheduler.spec.model import (
@@ -67,7 +68,60 @@ def spec_from_canonical(
     try:
         return _build(data)
     except (_NotCanonical, KeyError, TypeError, ValueError, AttributeError):
-        return parse_spec(data, catalog=catalog, policy=policy)
+        # still a stored spec: a template without a version means version 1, not today's default
+        return parse_spec(pin_template_versions(data), catalog=catalog, policy=policy)
+
+
+def pin_template_versions(data: Any) -> Any:
+    """A stored spec dict with every ``template`` that names no version pinned to ``@1``.
+
+    Specs stored before templates had versions wrote ``"template": "http_request"``; version 1 was
+    the only one there was, so that is what they mean, whatever the default version is now. Returns
+    ``data`` itself when nothing needs pinning (and anything that is not a spec dict unchanged).
+    """
+    if not isinstance(data, Mapping):
+        return data
+    tasks = data.get("tasks")
+    notify = data.get("notify")
+    new_tasks = _pinned_list(tasks)
+    new_notify: Any = notify
+    if isinstance(notify, Mapping):
+        events = {event: _pinned_list(items) for event, items in notify.items()}
+        if any(events[e] is not notify[e] for e in events):
+            new_notify = {**notify, **events}
+    if new_tasks is tasks and new_notify is notify:
+        return data
+    out = dict(data)
+    if "tasks" in data:
+        out["tasks"] = new_tasks
+    if "notify" in data:
+        out["notify"] = new_notify
+    return out
+
+
+def _pinned_list(items: Any) -> Any:
+    if not isinstance(items, list):
+        return items
+    out = [_pinned_item(item) for item in items]
+    return items if all(a is b for a, b in zip(out, items, strict=True)) else out
+
+
+def _pinned_item(item: Any) -> Any:
+    if isinstance(item, Mapping):
+        name = item.get("template")
+        if isinstance(name, str) and "@" not in name:
+            return {**item, "template": f"{name}@1"}
+    return item
+
+
+def _template(value: Any) -> tuple[str, int]:
+    """A canonical ``template`` value: ``name@N``, or a bare name stored before versions (= ``@1``)."""
+    text = _str(value)
+    ref = split_template_ref(text)
+    if ref is None:
+        raise _NotCanonical
+    name, version = ref
+    return name, 1 if version is None else version
 
 
 def _build(d: Mapping[str, Any]) -> ScheduleSpec:
@@ -139,9 +193,10 @@ def _task(t: Mapping[str, Any]) -> TaskSpec:
     ):
         raise _NotCanonical
     retries = t.get("retries")
+    template, version = _template(t["template"])
     return TaskSpec(
         id=task_id,
-        template=_str(t["template"]),
+        template=template,
         with_=freeze(_dict(t["with"])),
         depends_on=tuple(_str(x) for x in t["depends_on"]),
         retries=None if retries is None else _int(retries),
@@ -151,6 +206,7 @@ def _task(t: Mapping[str, Any]) -> TaskSpec:
         outlets=tuple(_str(x) for x in t.get("outlets") or ()),
         for_each=_for_each(t.get("for_each")),
         **_task_overrides(t),
+        template_version=version,
     )
 
 
@@ -232,7 +288,8 @@ def _check_graph(tasks: tuple[TaskSpec, ...]) -> None:
 
 
 def _notifier(n: Mapping[str, Any]) -> NotifierSpec:
-    return NotifierSpec(template=_str(n["template"]), with_=freeze(_dict(n["with"])))
+    template, version = _template(n["template"])
+    return NotifierSpec(template=template, with_=freeze(_dict(n["with"])), template_version=version)
 
 
 def _schedule(value: Any) -> Schedule:

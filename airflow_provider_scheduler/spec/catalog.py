@@ -13,6 +13,7 @@ declares in the entry point group ``airflow_provider_scheduler.catalog`` (this p
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 CATALOG_ENTRY_POINT_GROUP = "airflow_provider_scheduler.catalog"
+
+#: the highest template version a spec may name (``name@999999``)
+MAX_VERSION = 999_999
+#: ``name`` or ``name@version`` in a spec's ``template:``
+TEMPLATE_REF = re.compile(r"([^@]+)@([1-9][0-9]{0,5})")
 
 #: ``check(with_, namespace) -> [(sub_path, message), ...]``: rules a JSON Schema cannot express
 #: (e.g. connection allow-lists). ``sub_path`` is relative to ``with`` (``"conn_id"``).
@@ -44,6 +50,9 @@ class CatalogEntry:
         the parser checks that the task exists and is upstream.
     :param mappable: whether a task of this template may fan out with ``for_each`` (the template
         builds its operator through the ``make`` seam, see ``TaskTemplate``).
+    :param version: which version of the template ``name`` this is (1, 2, ...; specs name it as
+        ``name@version``). A new optional ``with`` field may be added to a version; anything that
+        changes what an existing spec builds needs a new version.
     """
 
     kind = "template"
@@ -57,6 +66,7 @@ class CatalogEntry:
         check: CheckFn | None = None,
         task_refs: tuple[str, ...] = (),
         mappable: bool = False,
+        version: int = 1,
     ) -> None:
         self.name = name
         self.description = description
@@ -64,9 +74,12 @@ class CatalogEntry:
         self.check = check
         self.task_refs = task_refs
         self.mappable = mappable
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+            raise ValueError(f"template version must be a whole number 1..{MAX_VERSION}, not {version!r}")
+        self.version = version
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
+        return f"{type(self).__name__}({self.name!r}, version={self.version})"
 
     @functools.cached_property
     def validator(self) -> Any:
@@ -143,6 +156,104 @@ class TemplateCatalog(Protocol):
 
     def allowed_names(self, namespace: str | None = None, *, notifiers: bool = False) -> Sequence[str]:
         """Names ``namespace`` may use (messages and the published JSON Schema)."""
+
+
+class VersionedCatalog(TemplateCatalog, Protocol):
+    """A catalog whose templates have versions (``TemplateRegistry`` is one).
+
+    The parser uses these methods when a catalog has them; a catalog without them has version 1 of
+    each template only (see :func:`resolve_version`).
+    """
+
+    def template_versions(self, name: str, *, notifiers: bool = False) -> Sequence[int]:
+        """Every registered version of the template ``name``, ascending (retired ones included)."""
+
+    def default_version(self, name: str, *, notifiers: bool = False) -> int | None:
+        """The version a spec gets when it names ``name`` without ``@``; None when all are retired."""
+
+    def get_version(self, name: str, version: int, *, notifiers: bool = False) -> CatalogEntry | None:
+        """The template ``name`` at ``version`` (also a retired one), or None."""
+
+    def is_retired(self, name: str, version: int, *, notifiers: bool = False) -> bool:
+        """Whether an admin retired this version (specs using it are refused)."""
+
+
+def split_template_ref(text: str) -> tuple[str, int | None] | None:
+    """``"http_request@2"`` -> ``("http_request", 2)``, ``"http_request"`` -> ``("http_request", None)``.
+
+    None when the text has an ``@`` but not the form ``NAME@N`` (N a whole number 1..999999).
+    """
+    if "@" not in text:
+        return text, None
+    match = TEMPLATE_REF.fullmatch(text)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2))
+
+
+def template_ref(name: str, version: int) -> str:
+    """The canonical form of a template reference, ``NAME@VERSION``."""
+    return f"{name}@{version}"
+
+
+def resolve_version(
+    catalog: Any, name: str, version: int | None, *, notifiers: bool = False
+) -> tuple[CatalogEntry | None, int, str | None]:
+    """The entry, version and refusal for ``name`` (known to the catalog) at ``version`` (None: default).
+
+    Returns ``(entry, version, None)`` when the version exists and is not retired, else
+    ``(None, version, reason)`` with the reason in plain words (the versions there are, what to use
+    instead). A catalog without versions (no ``template_versions`` method) has version 1 only.
+    """
+    kind = "notification template" if notifiers else "task template"
+    versions_of = getattr(catalog, "template_versions", None)
+    if versions_of is None:  # a catalog that knows nothing of versions: version 1 is all there is
+        entry = catalog.get_notifier(name) if notifiers else catalog.get(name)
+        if version in (None, 1) and entry is not None:
+            return entry, 1, None
+        return None, version or 1, f"the {kind} {name!r} has no version {version}; versions: 1"
+    versions = list(versions_of(name, notifiers=notifiers))
+    live = [v for v in versions if not catalog.is_retired(name, v, notifiers=notifiers)]
+    default = catalog.default_version(name, notifiers=notifiers)
+    if version is None:
+        if default is None:
+            return (
+                None,
+                0,
+                f"every version of the {kind} {name!r} is retired on this deployment"
+                + (f" ({', '.join(template_ref(name, v) for v in versions)})" if versions else ""),
+            )
+        version = default
+    if version not in versions:
+        return (
+            None,
+            version,
+            (f"the {kind} {name!r} has no version {version}; {_versions_text(name, live, default)}"),
+        )
+    if version not in live:
+        return (
+            None,
+            version,
+            (
+                f"{template_ref(name, version)} is retired on this deployment; "
+                + (
+                    f"use {template_ref(name, default)} (the default version, which '{name}' without @ means)"
+                    if default is not None
+                    else f"every version of {name!r} is retired"
+                )
+            ),
+        )
+    entry = catalog.get_version(name, version, notifiers=notifiers)
+    if entry is None:  # pragma: no cover - a catalog listing a version it cannot return
+        return None, version, f"the {kind} {name!r} has no version {version}"
+    return entry, version, None
+
+
+def _versions_text(name: str, live: list[int], default: int | None) -> str:
+    if not live:
+        return f"every version of {name!r} is retired"
+    shown = [template_ref(name, v) + (" (default)" if v == default else "") for v in live]
+    return f"available: {', '.join(shown)}"
 
 
 class NoCatalogError(LookupError):

@@ -174,7 +174,6 @@ def spec_json_schema(
                 },
             },
         },
-        "task": _task_schema(task_names, policy, _pool_schema(policy, namespace)),
         "taskNotify": {
             "type": "object",
             "additionalProperties": False,
@@ -189,7 +188,8 @@ def spec_json_schema(
                 for event, description in _TASK_NOTIFY_EVENTS.items()
             },
         },
-        "notifier": _notifier_schema(notifier_names),
+        "task": {},  # filled in below, once the template versions are known
+        "notifier": {},
         "notify": {
             "type": "object",
             "additionalProperties": False,
@@ -205,17 +205,21 @@ def spec_json_schema(
             },
         },
     }
-    for name in task_names:
-        template = catalog.get(name)
-        assert template is not None
-        defs[f"with.{name}"] = {"description": template.description, **copy.deepcopy(template.with_schema)}
-    for name in notifier_names:
-        notifier = catalog.get_notifier(name)
-        assert notifier is not None
-        defs[f"notify.with.{name}"] = {
-            "description": notifier.description,
-            **copy.deepcopy(notifier.with_schema),
-        }
+    task_versions = {n: _live_versions(catalog, n, notifiers=False) for n in task_names}
+    notifier_versions = {n: _live_versions(catalog, n, notifiers=True) for n in notifier_names}
+    task_names = [n for n in task_names if task_versions[n]]  # every version retired: not offered
+    notifier_names = [n for n in notifier_names if notifier_versions[n]]
+    for prefix, versions_of in (("with.", task_versions), ("notify.with.", notifier_versions)):
+        for name, versions in versions_of.items():
+            for version, entry, is_default in versions:
+                body = {"description": entry.description, **copy.deepcopy(entry.with_schema)}
+                defs[f"{prefix}{name}@{version}"] = body
+                if is_default:  # NAME without @ means the default version
+                    defs[f"{prefix}{name}"] = copy.deepcopy(body)
+    task_refs = [f"{n}@{v}" for n in task_names for v, _, _ in task_versions[n]]
+    notifier_refs = [f"{n}@{v}" for n in notifier_names for v, _, _ in notifier_versions[n]]
+    defs["task"] = _task_schema(task_names, policy, _pool_schema(policy, namespace), task_refs)
+    defs["notifier"] = _notifier_schema(notifier_names, notifier_refs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -499,7 +503,9 @@ def _pool_schema(policy: GovernancePolicy, namespace: str | None) -> dict[str, A
     return {"type": "string", "minLength": 1, "maxLength": MAX_POOL_NAME, "description": description}
 
 
-def _task_schema(names: list[str], policy: GovernancePolicy, pool: dict[str, Any]) -> dict[str, Any]:
+def _task_schema(
+    names: list[str], policy: GovernancePolicy, pool: dict[str, Any], refs: list[str]
+) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
@@ -510,7 +516,11 @@ def _task_schema(names: list[str], policy: GovernancePolicy, pool: dict[str, Any
                 "pattern": _TASK_ID,
                 "description": "Task id (slug, unique in the spec).",
             },
-            "template": {"enum": names, "description": "A registered, allowed task template."},
+            "template": {
+                "enum": [*names, *refs],
+                "description": "A registered, allowed task template: NAME (its default version) or "
+                "NAME@VERSION.",
+            },
             "with": {"type": "object", "default": {}, "description": "Arguments of the template."},
             "depends_on": {
                 "type": "array",
@@ -563,7 +573,7 @@ def _task_schema(names: list[str], policy: GovernancePolicy, pool: dict[str, Any
                 "if": {"properties": {"template": {"const": name}}, "required": ["template"]},
                 "then": {"properties": {"with": {"$ref": f"#/$defs/with.{name}"}}},
             }
-            for name in names
+            for name in [*names, *refs]
         ],
     }
 
@@ -596,13 +606,17 @@ def _for_each_schema(policy: GovernancePolicy) -> dict[str, Any]:
     }
 
 
-def _notifier_schema(names: list[str]) -> dict[str, Any]:
+def _notifier_schema(names: list[str], refs: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
         "required": ["template"],
         "properties": {
-            "template": {"enum": names, "description": "A registered, allowed notification template."},
+            "template": {
+                "enum": [*names, *refs],
+                "description": "A registered, allowed notification template: NAME (its default "
+                "version) or NAME@VERSION.",
+            },
             "with": {"type": "object", "default": {}},
         },
         "allOf": [
@@ -610,6 +624,25 @@ def _notifier_schema(names: list[str]) -> dict[str, Any]:
                 "if": {"properties": {"template": {"const": name}}, "required": ["template"]},
                 "then": {"properties": {"with": {"$ref": f"#/$defs/notify.with.{name}"}}},
             }
-            for name in names
+            for name in [*names, *refs]
         ],
     }
+
+
+def _live_versions(catalog: Any, name: str, *, notifiers: bool) -> list[tuple[int, Any, bool]]:
+    """``(version, entry, is_default)`` of each version of ``name`` a spec may name (not retired).
+
+    A catalog without versions has version 1 of each template only.
+    """
+    if getattr(catalog, "template_versions", None) is None:
+        entry = catalog.get_notifier(name) if notifiers else catalog.get(name)
+        return [] if entry is None else [(1, entry, True)]
+    default = catalog.default_version(name, notifiers=notifiers)
+    out = []
+    for version in catalog.template_versions(name, notifiers=notifiers):
+        if catalog.is_retired(name, version, notifiers=notifiers):
+            continue
+        entry = catalog.get_version(name, version, notifiers=notifiers)
+        if entry is not None:
+            out.append((version, entry, version == default))
+    return out

@@ -183,6 +183,9 @@ class TaskSpec:
         namespace; None: Airflow's ``default_pool``).
     :param priority_weight: the task's priority weight (None: Airflow's default, 1).
     :param group: the Airflow TaskGroup the task belongs to (None: none); the task id stays as written.
+    :param template_version: the version of ``template`` the spec was validated against (canonical
+        ``"template": "name@version"``); a spec that wrote ``template: name`` got the default version
+        of the day, and keeps it when the default moves.
     """
 
     id: str
@@ -202,6 +205,7 @@ class TaskSpec:
     pool: str | None = None
     priority_weight: int | None = None
     group: str | None = None
+    template_version: int = 1
 
     def __hash__(self) -> int:
         return hash((self.id, self.template))
@@ -212,6 +216,10 @@ class TaskSpec:
         if isinstance(self.for_each, str):
             return for_each_param_name(self.for_each)
         return None
+
+    def template_ref(self) -> str:
+        """``name@version``, as the canonical form and messages write it."""
+        return f"{self.template}@{self.template_version}"
 
     def with_dict(self) -> dict[str, Any]:
         """A plain, mutable deep copy of ``with_`` (what a template builder receives)."""
@@ -239,7 +247,7 @@ class TaskSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "template": self.template, "with": thaw(self.with_)}
+        out: dict[str, Any] = {"id": self.id, "template": self.template_ref, "with": thaw(self.with_)}
         out["depends_on"] = list(self.depends_on)
         if self.retries is not None:
             out["retries"] = self.retries
@@ -273,19 +281,28 @@ class TaskSpec:
 
 @dataclass(frozen=True, slots=True)
 class NotifierSpec:
-    """One notification: a registered notification template and its ``with`` arguments."""
+    """One notification: a registered notification template, its ``with`` arguments and the version.
+
+    :param template_version: the version of ``template`` validated against (see ``TaskSpec``).
+    """
 
     template: str
     with_: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    template_version: int = 1
 
     def __hash__(self) -> int:
         return hash(self.template)
+
+    @property
+    def template_ref(self) -> str:
+        """``name@version``, as the canonical form and messages write it."""
+        return f"{self.template}@{self.template_version}"
 
     def with_dict(self) -> dict[str, Any]:
         return thaw(self.with_)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"template": self.template, "with": thaw(self.with_)}
+        return {"template": self.template_ref, "with": thaw(self.with_)}
 
 
 @dataclass(frozen=True, slots=True)

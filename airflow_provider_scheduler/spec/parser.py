@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scheduler.spec.catalog import default_catalog
+from airflow_provider_scheduler.spec.catalog import (
+    MAX_VERSION,
+    default_catalog,
+    resolve_version,
+    split_template_ref,
+)
 from airflow_provider_scheduler.spec.dates import read_date, utc_instant
 from airflow_provider_scheduler.spec.durations import DurationError, human_duration, parse_duration
 from airflow_provider_scheduler.spec.errors import Problem, SpecError, join_path
@@ -994,6 +999,9 @@ class _Parser:
             return None
         if name is None:
             return None
+        name, version = self.template_ref(name, f"{path}.template")
+        if name is None:
+            return None
         template = self.catalog.get_notifier(name)
         if template is None:
             names = self.catalog.notifier_names()
@@ -1007,8 +1015,34 @@ class _Parser:
         if reason:
             self.add(f"{path}.template", reason)
             return None
+        template, version = self.template_version(name, version, f"{path}.template", notifiers=True)
+        if template is None or version is None:
+            return None
         self.template_with(template, with_, f"{path}.with")
-        return NotifierSpec(template=name, with_=freeze(with_))
+        return NotifierSpec(template=name, with_=freeze(with_), template_version=version)
+
+    # template versions (``template: name@N``)
+    def template_ref(self, text: str, path: str) -> tuple[str | None, int | None]:
+        """``name`` or ``name@N`` -> (name, N or None for the default); (None, None) when malformed."""
+        ref = split_template_ref(text)
+        if ref is None:
+            self.add(
+                path,
+                f"{text!r} is not a template name: write NAME, or NAME@VERSION with a whole version "
+                f"number 1..{MAX_VERSION} (e.g. 'http_request@2')",
+            )
+            return None, None
+        return ref
+
+    def template_version(
+        self, name: str, version: int | None, path: str, *, notifiers: bool = False
+    ) -> tuple[CatalogEntry | None, int | None]:
+        """The catalog entry of ``name`` at ``version`` (None: the default); a problem when there is none."""
+        entry, resolved, reason = resolve_version(self.catalog, name, version, notifiers=notifiers)
+        if reason is not None:
+            self.add(path, reason)
+            return None, None
+        return entry, resolved
 
     def template_refusal(self, name: str) -> str | None:
         reason = self.catalog.why_not_allowed(name, self.namespace)
@@ -1220,6 +1254,9 @@ class _Parser:
         for_each = self.for_each(item.get("for_each"), f"{path}.for_each") if fans_out else None
         if fans_out and role is not None:
             self.add(f"{path}.for_each", "a setup or teardown task cannot fan out: remove role or for_each")
+        version = 1
+        if name is not None:
+            name, version = self.template_ref(name, f"{path}.template")
         if name is not None and with_ok:
             template = self.catalog.get(name)
             if template is None:
@@ -1234,6 +1271,8 @@ class _Parser:
                 if reason:
                     self.add(f"{path}.template", reason)
                 else:
+                    template, version = self.template_version(name, version, f"{path}.template")
+                if template is not None and not reason:
                     if fans_out and not getattr(template, "mappable", False):
                         self.add(f"{path}.for_each", self.not_mappable(name))
                     self.template_with(
@@ -1243,7 +1282,7 @@ class _Parser:
                         ref = with_.get(field_name)
                         if isinstance(ref, str):
                             self.task_refs.append((f"{path}.with.{field_name}", task_id, ref))
-        if len(self.problems) > before or task_id is None or name is None:
+        if len(self.problems) > before or task_id is None or name is None or version is None:
             return task_id, depends_on, None
         return (
             task_id,
@@ -1260,6 +1299,7 @@ class _Parser:
                 outlets=outlets,
                 for_each=for_each,
                 **overrides,
+                template_version=version,
             ),
         )
 

@@ -18,6 +18,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.canonical import pin_template_versions
 from airflow_provider_scheduler.store.base import unified_diff
 from airflow_provider_scheduler.store.errors import ConflictError
 
@@ -149,8 +150,11 @@ def plan_apply(
             action = Action.UPDATE
             diff = unified_diff(spec.dag_id, None, candidate)
         else:
-            diff = unified_diff(spec.dag_id, stored.spec, candidate)
-            action = Action.UPDATE if stored.spec != candidate else Action.UNCHANGED
+            # a spec stored before templates had versions names them without "@" (version 1): the
+            # same spec, so re-applying it changes nothing
+            before = pin_template_versions(stored.spec)
+            diff = unified_diff(spec.dag_id, before, candidate)
+            action = Action.UPDATE if before != candidate else Action.UNCHANGED
         revision = stored.revision if stored is not None else 0
         expected = revision
         base = (base_revisions or {}).get(spec.dag_id)

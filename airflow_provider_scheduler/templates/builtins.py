@@ -12,10 +12,12 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_scheduler.spec.catalog import split_template_ref
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
 from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
 from airflow_provider_scheduler.spec.policy import namespace_lists
@@ -67,6 +69,10 @@ class TemplateSettings:
     :param dag_targets: per-namespace glob patterns of the dag_ids ``trigger_dag``,
         ``trigger_remote_dag`` and ``wait_for_dag_run`` may name (``"*"`` key = other namespaces);
         None = any DAG. ``{namespace}`` in a pattern stands for the spec's namespace.
+    :param template_versions: template name -> the version ``template: name`` (no ``@``) means
+        (None: each name's highest version that is not retired).
+    :param retired_templates: ``name@version`` references refused in new specs and not built from
+        stored ones (e.g. ``http_request@1``).
     """
 
     enabled_templates: tuple[str, ...] = ()
@@ -76,6 +82,8 @@ class TemplateSettings:
     webhook_connections: tuple[str, ...] = ()
     remote_connections: tuple[str, ...] = field(default=("scheduler_default",))
     dag_targets: Mapping[str, tuple[str, ...]] | None = None
+    template_versions: Mapping[str, int] | None = None
+    retired_templates: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> TemplateSettings:
@@ -100,6 +108,7 @@ class TemplateSettings:
         )
         if targets is not None:
             kwargs["dag_targets"] = {k: tuple(v) for k, v in targets.items()}
+        kwargs.update(_version_options(options))
         return cls(**kwargs)
 
     @classmethod
@@ -115,8 +124,48 @@ class TemplateSettings:
             "webhook_connections",
             "remote_connections",
             "dag_targets",
+            *VERSION_OPTIONS,
         )
         return cls.from_options({k: conf.get("schedule_specs", k, fallback="") or "" for k in keys})
+
+
+#: the ``[schedule_specs]`` options of template versions (read with the other template settings)
+VERSION_OPTIONS = ("template_versions", "retired_templates")
+
+
+def _version_options(options: Mapping[str, str]) -> dict[str, Any]:
+    """``template_versions`` (JSON name -> version) and ``retired_templates`` (``a@1, b@2``).
+
+    :raises ValueError: a malformed value (the message names the option and shows a valid one).
+    """
+    out: dict[str, Any] = {}
+    raw = (options.get("template_versions") or "").strip()
+    if raw:
+        example = '{"http_request": 2}'
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"[schedule_specs] template_versions is not valid JSON: {exc}") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values()
+        ):
+            raise ValueError(
+                f"[schedule_specs] template_versions must map template names to versions (whole numbers "
+                f"from 1), e.g. {example}"
+            )
+        out["template_versions"] = {str(k): v for k, v in value.items()}
+    raw = (options.get("retired_templates") or "").strip()
+    if raw:
+        refs = _csv(raw)
+        for ref in refs:
+            parsed = split_template_ref(ref)
+            if parsed is None or parsed[1] is None:
+                raise ValueError(
+                    f"[schedule_specs] retired_templates lists {ref!r}; write NAME@VERSION, e.g. "
+                    "http_request@1 (to switch off every version use disabled_templates)"
+                )
+        out["retired_templates"] = refs
+    return out
 
 
 @functools.cache  # looked up once per operator class, not once per task of every spec

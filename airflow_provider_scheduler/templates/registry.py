@@ -14,13 +14,13 @@ import re
 import types
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_scheduler.spec.catalog import CatalogEntry, CheckFn
+from airflow_provider_scheduler.spec.catalog import CatalogEntry, CheckFn, split_template_ref
 from airflow_provider_scheduler.spec.model import thaw
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
 
-    from airflow_provider_scheduler.spec.catalog import TemplateCatalog
+    from airflow_provider_scheduler.spec.catalog import TemplateCatalog, VersionedCatalog
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class _Template(CatalogEntry):
         check: CheckFn | None = None,
         task_refs: tuple[str, ...] = (),
         mappable: bool = False,
+        version: int = 1,
     ) -> None:
         super().__init__(
             name,
@@ -49,6 +50,7 @@ class _Template(CatalogEntry):
             check=check,
             task_refs=task_refs,
             mappable=mappable,
+            version=version,
         )
         self.builder = builder
         self.enabled_by_default = enabled_by_default
@@ -70,6 +72,9 @@ class TaskTemplate(_Template):
         ``make`` and creates its operator as ``make(OperatorClass, task_id=..., **arguments)``
         (default :func:`construct`, i.e. ``OperatorClass(...)``); for a ``for_each`` task the factory
         passes a ``make`` that builds the mapped operator instead.
+    :param version: the version of ``name`` this is (default 1; specs name it ``name@version``).
+        Register a new version, e.g. ``TaskTemplate("http_request", version=2, ...)``, for a change
+        that alters what an existing spec builds; specs stored against version 1 keep building it.
     """
 
     kind = "task template"
@@ -121,13 +126,23 @@ class NotificationTemplate(_Template):
 class TemplateRegistry:
     """Named task and notification templates, which of them are enabled, and who may use them.
 
-    Implements :class:`~airflow_provider_scheduler.spec.catalog.TemplateCatalog` for ``parse_spec``.
+    Implements :class:`~airflow_provider_scheduler.spec.catalog.TemplateCatalog` (and its versioned
+    form, :class:`~airflow_provider_scheduler.spec.catalog.VersionedCatalog`) for ``parse_spec``.
+
+    A name may have several versions (``TaskTemplate(name, version=2, ...)``). A spec naming
+    ``name`` without ``@`` gets the name's default version: the one set with ``default_versions`` /
+    :meth:`set_default_version`, else the highest version that is not retired. Enablement and the
+    allow-lists are per name (every version of an enabled name is enabled).
 
     :param templates: task and notification templates to register.
     :param enabled: names of opt-in templates (``enabled_by_default=False``) an admin enabled.
     :param disabled: names of templates an admin disabled.
     :param namespace_allow: per-namespace allow-list (``"*"`` = every other namespace); None = all.
         The ``[schedule_specs] allowed_templates`` option is the governance policy's, not this one.
+    :param default_versions: name -> the default version (``[schedule_specs] template_versions``);
+        a name not listed defaults to its highest version that is not retired.
+    :param retired: ``name@version`` references an admin retired (``[schedule_specs]
+        retired_templates``): specs using them are refused, and stored ones are not built.
     """
 
     def __init__(
@@ -137,31 +152,43 @@ class TemplateRegistry:
         enabled: Collection[str] = (),
         disabled: Collection[str] = (),
         namespace_allow: Mapping[str, Collection[str]] | None = None,
+        default_versions: Mapping[str, int] | None = None,
+        retired: Collection[str] = (),
     ) -> None:
-        self._tasks: dict[str, TaskTemplate] = {}
-        self._notifiers: dict[str, NotificationTemplate] = {}
+        self._tasks: dict[str, dict[int, TaskTemplate]] = {}
+        self._notifiers: dict[str, dict[int, NotificationTemplate]] = {}
         self._enabled = set(enabled)
         self._disabled = set(disabled)
         self._namespace_allow = (
             None if namespace_allow is None else {k: frozenset(v) for k, v in namespace_allow.items()}
         )
+        self._defaults: dict[str, int] = {}
+        self._retired: set[tuple[str, int]] = set()
+        #: the defaults the ``[schedule_specs] template_versions`` option set (they win over code)
+        self.configured_defaults: dict[str, int] = {}
+        for name, version in (default_versions or {}).items():
+            self.set_default_version(name, version)
+        for ref in retired:
+            self.retire(ref)
         for template in templates:
             self.register(template)
 
     # registration
     def register(self, template: _Template, *, replace: bool = False) -> None:
-        """Add a task or notification template (ValueError if the name is taken and not ``replace``)."""
+        """Add a task or notification template version (ValueError if taken and not ``replace``)."""
         if not isinstance(template, (TaskTemplate, NotificationTemplate)):
             raise TypeError(f"expected a TaskTemplate or NotificationTemplate, got {type(template).__name__}")
         if not template.name or not template.name.replace("_", "a").isalnum():
             raise ValueError(f"template name {template.name!r} must be letters, digits and underscores")
-        taken = template.name in (self._tasks if isinstance(template, TaskTemplate) else self._notifiers)
-        if taken and not replace:
-            raise ValueError(f"a {template.kind} named {template.name!r} is already registered")
-        if isinstance(template, TaskTemplate):
-            self._tasks[template.name] = template
-        else:
-            self._notifiers[template.name] = template
+        table: dict[str, dict[int, Any]] = (
+            self._tasks if isinstance(template, TaskTemplate) else self._notifiers
+        )
+        versions = table.setdefault(template.name, {})
+        if template.version in versions and not replace:
+            raise ValueError(
+                f"a {template.kind} named {template.name!r} is already registered (version {template.version})"
+            )
+        versions[template.version] = template
 
     def enable(self, name: str) -> None:
         """Enable an opt-in template (e.g. ``bash``)."""
@@ -173,14 +200,87 @@ class TemplateRegistry:
         self._disabled.add(name)
         self._enabled.discard(name)
 
-    # lookup
-    def get(self, name: str) -> TaskTemplate | None:
-        """The task template with this name, or None."""
-        return self._tasks.get(name)
+    def set_default_version(self, name: str, version: int | None) -> None:
+        """Make ``version`` what ``template: name`` (no ``@``) means; None: back to the highest live one.
 
-    def get_notifier(self, name: str) -> NotificationTemplate | None:
-        """The notification template with this name, or None."""
-        return self._notifiers.get(name)
+        Specs already stored keep the version they were validated against.
+        """
+        if version is None:
+            self._defaults.pop(name, None)
+            return
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(
+                f"the default version of {name!r} must be a whole number from 1, not {version!r}"
+            )
+        self._defaults[name] = version
+
+    def retire(self, ref: str) -> None:
+        """Retire ``name@version``: specs naming it are refused, stored ones are not built any more."""
+        parsed = split_template_ref(ref) if isinstance(ref, str) else None
+        if parsed is None or parsed[1] is None:
+            raise ValueError(
+                f"a retired template is written NAME@VERSION (e.g. 'http_request@1'), not {ref!r}; "
+                "to switch off every version use disabled_templates"
+            )
+        self._retired.add((parsed[0], parsed[1]))
+
+    # versions (spec.catalog.VersionedCatalog)
+    def _table(self, notifiers: bool) -> Mapping[str, Mapping[int, _Template]]:
+        return self._notifiers if notifiers else self._tasks
+
+    def template_versions(self, name: str, *, notifiers: bool = False) -> list[int]:
+        """Every registered version of ``name``, ascending (retired ones included)."""
+        return sorted(self._table(notifiers).get(name, ()))
+
+    def is_retired(self, name: str, version: int, *, notifiers: bool = False) -> bool:
+        """Whether ``name@version`` is retired on this deployment."""
+        return (name, version) in self._retired
+
+    def default_version(self, name: str, *, notifiers: bool = False) -> int | None:
+        """What ``template: name`` means: the set default if it is registered and not retired, else
+        the highest version that is not retired (None: no version, or all retired)."""
+        live = [
+            v for v in self.template_versions(name, notifiers=notifiers) if (name, v) not in self._retired
+        ]
+        chosen = self._defaults.get(name)
+        if chosen is not None and chosen in live:
+            return chosen
+        return live[-1] if live else None
+
+    def default_version_problem(self, name: str, *, notifiers: bool = False) -> str | None:
+        """Why the configured default of ``name`` is not used (unregistered or retired), else None."""
+        chosen = self._defaults.get(name)
+        versions = self.template_versions(name, notifiers=notifiers)
+        if chosen is None or not versions:
+            return None
+        if chosen not in versions:
+            return f"the default version {chosen} of {name!r} is not registered (versions: {versions})"
+        if (name, chosen) in self._retired:
+            return f"the default version {chosen} of {name!r} is retired"
+        return None
+
+    def get_version(self, name: str, version: int, *, notifiers: bool = False) -> Any:
+        """The template ``name`` at ``version`` (a retired one too), or None."""
+        return self._table(notifiers).get(name, {}).get(version)
+
+    # lookup
+    def get(self, name: str, version: int | None = None) -> TaskTemplate | None:
+        """The task template with this name at ``version`` (None: its default version), or None."""
+        versions = self._tasks.get(name)
+        if not versions:
+            return None
+        if version is None:
+            version = self.default_version(name) or max(versions)
+        return versions.get(version)
+
+    def get_notifier(self, name: str, version: int | None = None) -> NotificationTemplate | None:
+        """The notification template with this name at ``version`` (None: its default), or None."""
+        versions = self._notifiers.get(name)
+        if not versions:
+            return None
+        if version is None:
+            version = self.default_version(name, notifiers=True) or max(versions)
+        return versions.get(version)
 
     def names(self) -> list[str]:
         """Names of all registered task templates (enabled or not), sorted."""
@@ -191,16 +291,27 @@ class TemplateRegistry:
         return sorted(self._notifiers)
 
     def templates(self) -> list[TaskTemplate]:
-        return [self._tasks[n] for n in self.names()]
+        """Each task template at its default version (see :meth:`all_versions` for every version)."""
+        return [t for t in (self.get(n) for n in self.names()) if t is not None]
 
     def notifiers(self) -> list[NotificationTemplate]:
-        return [self._notifiers[n] for n in self.notifier_names()]
+        """Each notification template at its default version."""
+        return [t for t in (self.get_notifier(n) for n in self.notifier_names()) if t is not None]
+
+    def all_versions(self, *, notifiers: bool = False) -> list[Any]:
+        """Every registered version of every task (or notification) template, by name then version."""
+        table = self._table(notifiers)
+        return [table[n][v] for n in sorted(table) for v in sorted(table[n])]
+
+    def _any(self, name: str) -> _Template | None:
+        versions = self._tasks.get(name) or self._notifiers.get(name)
+        return next(iter(versions.values())) if versions else None
 
     def is_enabled(self, name: str) -> bool:
-        template = self._tasks.get(name) or self._notifiers.get(name)
-        if template is None or name in self._disabled:
+        versions = self._tasks.get(name) or self._notifiers.get(name)
+        if not versions or name in self._disabled:
             return False
-        return template.enabled_by_default or name in self._enabled
+        return name in self._enabled or any(t.enabled_by_default for t in versions.values())
 
     def is_allowed(self, name: str, namespace: str | None = None) -> bool:
         """Whether ``namespace`` may use the (task or notification) template ``name``."""
@@ -208,7 +319,7 @@ class TemplateRegistry:
 
     def why_not_allowed(self, name: str, namespace: str | None = None) -> str | None:
         """None when allowed, else the reason in plain words (for error messages)."""
-        template = self._tasks.get(name) or self._notifiers.get(name)
+        template = self._any(name)
         if template is None:
             return f"no template named {name!r} is registered"
         if not self.is_enabled(name):
@@ -230,13 +341,14 @@ class TemplateRegistry:
     def fingerprint(self) -> list[Any]:
         """What decides whether a spec validates against this registry, as data equal in every process.
 
-        Each template's kind, name, enablement, ``with`` schema (where the connection and callable
-        allow-lists live), task references and check function (its code and the values it closes
-        over, e.g. ``dag_targets``), and the namespace allow-lists. The loader caches each stored
-        spec's re-check under a digest of this, so a change an admin makes is seen on the next parse.
-        A check closing over objects without a stable representation only costs re-checks.
+        Each template version's kind, name, version, enablement, retirement, ``with`` schema (where
+        the connection and callable allow-lists live), task references and check function (its code
+        and the values it closes over, e.g. ``dag_targets``), each name's default version, and the
+        namespace allow-lists. The loader caches each stored spec's re-check under a digest of this,
+        so a change an admin makes is seen on the next parse. A check closing over objects without a
+        stable representation only costs re-checks.
         """
-        templates: list[_Template] = [*self.templates(), *self.notifiers()]
+        templates: list[_Template] = [*self.all_versions(), *self.all_versions(notifiers=True)]
         allow = self._namespace_allow
         return [
             [
@@ -248,10 +360,17 @@ class TemplateRegistry:
                     list(t.task_refs),
                     _code_fingerprint(t.check),
                     t.mappable,
+                    t.version,
+                    (t.name, t.version) in self._retired,
                 ]
                 for t in templates
             ],
             None if allow is None else {k: sorted(v) for k, v in sorted(allow.items())},
+            [
+                [kind, name, self.default_version(name, notifiers=kind == "n")]
+                for kind, names in (("t", self.names()), ("n", self.notifier_names()))
+                for name in names
+            ],
         ]
 
 
@@ -302,19 +421,41 @@ def _filled(cell: Any) -> bool:
 # --- the default registry ---------------------------------------------------------------------------
 
 _EXTRA: list[_Template] = []
+_DEFAULT_VERSIONS: dict[str, int] = {}
 
 
 def register(template: _Template) -> None:
-    """Register a template in the default registry (Python API for platform teams).
+    """Register a template (version) in the default registry (Python API for platform teams).
 
     Call it from code the DAG processor imports (e.g. a plugin or the loader file) before specs are
     parsed; it also applies to a default registry that already exists. A template registered this way
-    replaces a built-in or entry-point template of the same name.
+    replaces a built-in or entry-point template of the same name and version; another version is
+    added beside them (and, being the highest, becomes the default unless one is set).
     """
-    _EXTRA[:] = [t for t in _EXTRA if not (t.name == template.name and type(t) is type(template))]
+    _EXTRA[:] = [
+        t
+        for t in _EXTRA
+        if not (t.name == template.name and t.version == template.version and type(t) is type(template))
+    ]
     _EXTRA.append(template)
     if default_registry.cache_info().currsize:
         default_registry().register(template, replace=True)
+
+
+def set_default_version(name: str, version: int | None) -> None:
+    """Set which version ``template: name`` (no ``@``) means in the default registry (None: unset).
+
+    The ``[schedule_specs] template_versions`` option, when it names ``name``, wins over this.
+    Specs already stored keep the version they were validated against.
+    """
+    if version is None:
+        _DEFAULT_VERSIONS.pop(name, None)
+    else:
+        _DEFAULT_VERSIONS[name] = version
+    if default_registry.cache_info().currsize:
+        registry = default_registry()
+        configured = registry.configured_defaults
+        registry.set_default_version(name, configured.get(name, version))
 
 
 @functools.lru_cache(maxsize=1)
@@ -323,17 +464,29 @@ def default_registry() -> TemplateRegistry:
 
     Reads ``[schedule_specs]`` options: ``enabled_templates``, ``disabled_templates``,
     ``python_callables``, ``http_connections``, ``webhook_connections``,
-    ``remote_connections``. Call ``default_registry.cache_clear()`` after changing them in-process.
+    ``remote_connections``, ``template_versions``, ``retired_templates``. Call
+    ``default_registry.cache_clear()`` after changing them in-process.
     """
     # builtins imports this module for TaskTemplate, so it is imported here, when the registry is built
     from airflow_provider_scheduler.templates.builtins import TemplateSettings, builtin_templates
 
     settings = TemplateSettings.from_airflow_config()
+    return registry_from_settings(settings, builtin_templates(settings))
+
+
+def registry_from_settings(settings: Any, builtins: Iterable[_Template]) -> TemplateRegistry:
+    """A registry of ``builtins``, the entry points' and the registered templates, with ``settings``
+    (a ``TemplateSettings``) applied: enablement, default versions (the option wins over
+    :func:`set_default_version`) and retired versions."""
+    configured = dict(settings.template_versions or {})
     registry = TemplateRegistry(
-        builtin_templates(settings),
+        builtins,
         enabled=settings.enabled_templates,
         disabled=settings.disabled_templates,
+        default_versions={**_DEFAULT_VERSIONS, **configured},
+        retired=settings.retired_templates,
     )
+    registry.configured_defaults = configured
     load_entry_points(registry)
     for template in _EXTRA:
         registry.register(template, replace=True)
@@ -370,6 +523,10 @@ if TYPE_CHECKING:
 
     def _is_a_catalog(registry: TemplateRegistry) -> TemplateCatalog:
         """mypy checks that a registry is a catalog ``parse_spec`` accepts."""
+        return registry
+
+    def _is_a_versioned_catalog(registry: TemplateRegistry) -> VersionedCatalog:
+        """... and one whose templates have versions."""
         return registry
 
 

@@ -604,8 +604,10 @@ export function templatesInSchema(schema) {
     if (!node || typeof node !== "object") return;
     if (node.properties && node.properties.template) {
       const t = node.properties.template;
-      (t.enum || []).forEach((name) => found.add(name));
-      if (typeof t.const === "string") found.add(t.const);
+      // NAME@VERSION entries (a pinned template version) name the same template as NAME
+      const add = (name) => typeof name === "string" && found.add(name.replace(/@\d+$/, ""));
+      (t.enum || []).forEach(add);
+      add(t.const);
     }
     Object.values(node).forEach(visit);
   };

@@ -202,8 +202,8 @@ class TestSchema:
         schema = json.loads(capsys.readouterr().out)
         Draft202012Validator.check_schema(schema)
         assert schema["properties"]["namespace"]["const"] == "qa"
-        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == ["empty"]
-        assert schema["$defs"]["notifier"]["properties"]["template"]["enum"] == ["email"]
+        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == ["empty", "empty@1"]
+        assert schema["$defs"]["notifier"]["properties"]["template"]["enum"] == ["email", "email@1"]
 
     def test_no_command_prints_help(self, capsys):
         assert main([]) == 2

@@ -27,7 +27,9 @@ class TestSchema:
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
     def test_lists_templates_and_their_with_schemas(self, schema, registry):
-        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == registry.allowed_names()
+        names = registry.allowed_names()
+        refs = [f"{n}@1" for n in names]  # every built-in is at version 1
+        assert schema["$defs"]["task"]["properties"]["template"]["enum"] == [*names, *refs]
         assert "bash" not in registry.allowed_names()  # disabled by default: not offered to portals
         assert schema["$defs"]["with.trigger_dag"]["required"] == ["dag_id"]
         assert schema["$defs"]["notify.with.email"]["required"] == ["to"]

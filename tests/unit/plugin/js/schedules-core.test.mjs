@@ -181,6 +181,15 @@ test("examples: filtered by the namespace's templates; templatesInSchema reads t
   assert.equal(examples("qa", null).length, 3);
 });
 
+test("templatesInSchema: a pinned version (NAME@VERSION) counts as its template", () => {
+  const schema = {
+    $defs: {
+      task: { properties: { template: { enum: ["empty", "http_request", "empty@1", "http_request@1", "http_request@2"] } } },
+    },
+  };
+  assert.deepEqual(templatesInSchema(schema), ["empty", "http_request"]);
+});
+
 test("confFromForm: typed values, defaults, problems by param name", () => {
   const params = {
     region: { type: "string", enum: ["eu", "us"], default: "eu" },
