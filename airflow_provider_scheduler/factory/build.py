@@ -282,7 +282,8 @@ def build_dag(
         if template is not None and why is None:
             # the version the spec was validated against, never the default of the day (a retired
             # or unregistered version is refused here, not replaced by another one)
-            template, _, why = resolve_version(registry, task.template, task.template_version)
+            _, version, why = resolve_version(registry, task.template, task.template_version)
+            template = registry.get(task.template, version) if why is None else None
         if template is None or why is not None:
             raise SpecBuildError(f"tasks[{i}] ({task.id}): {why or 'unknown template'}")
         templates[task.id] = template

@@ -1254,7 +1254,7 @@ class _Parser:
         for_each = self.for_each(item.get("for_each"), f"{path}.for_each") if fans_out else None
         if fans_out and role is not None:
             self.add(f"{path}.for_each", "a setup or teardown task cannot fan out: remove role or for_each")
-        version = 1
+        version: int | None = 1
         if name is not None:
             name, version = self.template_ref(name, f"{path}.template")
         if name is not None and with_ok:

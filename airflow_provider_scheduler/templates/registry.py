@@ -186,7 +186,8 @@ class TemplateRegistry:
         versions = table.setdefault(template.name, {})
         if template.version in versions and not replace:
             raise ValueError(
-                f"a {template.kind} named {template.name!r} is already registered (version {template.version})"
+                f"a {template.kind} named {template.name!r} is already registered "
+                f"(version {template.version})"
             )
         versions[template.version] = template
 
