@@ -3,7 +3,8 @@
 Subcommands: ``validate`` and ``schema`` (no store needed), ``apply``, ``diff``, ``list``, ``show``,
 ``history``, ``rollback``, ``pause``, ``resume``, ``delete``, ``export`` and ``edit`` (a spec store),
 ``status`` (what the DAG loaders did), ``backfill`` (Airflow's backfill API through a ``scheduler``
-connection). Every subcommand sets ``func``, a callable ``(args) -> int`` returning the exit code.
+connection), ``templates`` (the templates a spec may name, their versions and ``with`` schemas).
+Every subcommand sets ``func``, a callable ``(args) -> int`` returning the exit code.
 Spec files are found by the rule of :mod:`airflow_provider_scheduler.spec.files`; every problem is
 printed as ``FILE: SPEC-ID: PATH: MESSAGE``.
 """
@@ -20,6 +21,7 @@ from airflow_provider_scheduler.cli.edit import add_edit_command
 from airflow_provider_scheduler.cli.schema import add_schema_command
 from airflow_provider_scheduler.cli.status import add_status_command
 from airflow_provider_scheduler.cli.store_commands import add_store_commands
+from airflow_provider_scheduler.cli.templates import add_templates_command
 from airflow_provider_scheduler.cli.validate import add_validate_command
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_edit_command(subparsers)
     add_status_command(subparsers)
     add_backfill_command(subparsers)
+    add_templates_command(subparsers)
     return parser
 
 
