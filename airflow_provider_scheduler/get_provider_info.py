@@ -214,6 +214,29 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "http_request",
                         "default": "",
                     },
+                    "template_versions": {
+                        "description": (
+                            "JSON: template name -> the version a spec gets when it names the template "
+                            "without @ (template: http_request). Unset names default to their highest "
+                            "version that is not retired. Stored specs keep the version they were "
+                            "validated against."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": '{"http_request": 2}',
+                        "default": "",
+                    },
+                    "retired_templates": {
+                        "description": (
+                            "Comma-separated template versions (NAME@VERSION) that are retired: a spec "
+                            "naming one is refused, and a stored spec pinned to one is not built (the "
+                            "loader reports it in airflow-scheduler status)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "http_request@1",
+                        "default": "",
+                    },
                     "python_callables": {
                         "description": (
                             "Comma-separated dotted paths of the functions the python template may run (only "
