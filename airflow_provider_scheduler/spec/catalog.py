@@ -13,7 +13,6 @@ declares in the entry point group ``airflow_provider_scheduler.catalog`` (this p
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,8 +30,6 @@ CATALOG_ENTRY_POINT_GROUP = "airflow_provider_scheduler.catalog"
 
 #: the highest template version a spec may name (``name@999999``)
 MAX_VERSION = 999_999
-#: ``name`` or ``name@version`` in a spec's ``template:``
-TEMPLATE_REF = re.compile(r"([^@]+)@([1-9][0-9]{0,5})")
 
 #: ``check(with_, namespace) -> [(sub_path, message), ...]``: rules a JSON Schema cannot express
 #: (e.g. connection allow-lists). ``sub_path`` is relative to ``with`` (``"conn_id"``).
@@ -183,12 +180,13 @@ def split_template_ref(text: str) -> tuple[str, int | None] | None:
 
     None when the text has an ``@`` but not the form ``NAME@N`` (N a whole number 1..999999).
     """
-    if "@" not in text:
+    name, at, number = text.partition("@")
+    if not at:
         return text, None
-    match = TEMPLATE_REF.fullmatch(text)
-    if match is None:
+    # (a DAG-file parse reads every stored task's reference: string checks, no regex, in the common case)
+    if not name or not (number.isascii() and number.isdigit()) or number[0] == "0" or len(number) > 6:
         return None
-    return match.group(1), int(match.group(2))
+    return name, int(number)
 
 
 def template_ref(name: str, version: int) -> str:
