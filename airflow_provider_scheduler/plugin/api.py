@@ -55,6 +55,7 @@ from airflow_provider_scheduler.plugin import airflow_db
 from airflow_provider_scheduler.plugin.access import Authorizer, NamespaceAccess, NamespaceAccessError
 from airflow_provider_scheduler.plugin.loader_view import STATUSES, LoaderView
 from airflow_provider_scheduler.plugin.ui_static import static_router
+from airflow_provider_scheduler.spec.canonical import pin_template_versions
 from airflow_provider_scheduler.spec.errors import Problem, SpecError
 from airflow_provider_scheduler.spec.json_schema import spec_json_schema
 from airflow_provider_scheduler.spec.loader import parse_document
@@ -787,7 +788,9 @@ def create_app(portal: Portal | None = None) -> FastAPI:
                 current_revision=stored.revision,
             )
         expected = request.state.expected if request.state.expected is not None else stored.revision
-        answer, _ = _apply_one(portal, session, authz, spec_id, stored.spec, expected, "restore")
+        # a stored spec: a template without "@" was stored before versions and means @1
+        spec = pin_template_versions(stored.spec)
+        answer, _ = _apply_one(portal, session, authz, spec_id, spec, expected, "restore")
         return answer
 
     @app.post(f"{p}/specs/{{spec_id}}/rollback")

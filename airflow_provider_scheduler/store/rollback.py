@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from airflow_provider_scheduler.spec.canonical import pin_template_versions
 from airflow_provider_scheduler.spec.errors import SpecError
 from airflow_provider_scheduler.store.apply import Action, apply_plan, plan_apply
 from airflow_provider_scheduler.store.errors import (
@@ -99,7 +100,8 @@ def plan_rollback(
     target = find_revision(store, spec_id, to_revision)
     bases = {spec_id: expected_revision} if expected_revision is not None else None
     try:
-        plan = plan_apply(store, [target.spec], base_revisions=bases)
+        # an old revision's templates without "@" were stored before versions: they mean @1
+        plan = plan_apply(store, [pin_template_versions(target.spec)], base_revisions=bases)
     except SpecBatchError as err:
         errors = [
             SpecError(e.problems, spec_id=e.spec_id or spec_id, source=f"revision {to_revision}")
