@@ -29,6 +29,7 @@ import yaml
 from airflow_provider_scheduler.cli.reparse import tell_airflow
 from airflow_provider_scheduler.factory.status import spec_state
 from airflow_provider_scheduler.spec.batch import SpecBatch, read_spec_batch
+from airflow_provider_scheduler.spec.canonical import pin_template_versions
 from airflow_provider_scheduler.spec.loader import BASE_REVISION_KEY
 from airflow_provider_scheduler.spec.parser import SLUG
 from airflow_provider_scheduler.store import open_store
@@ -388,8 +389,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def with_base_revision(stored: StoredSpec) -> dict[str, Any]:
-    """The stored spec as a document carrying ``x-base-revision`` (what ``apply`` checks)."""
-    return {BASE_REVISION_KEY: stored.revision, **stored.spec}
+    """The stored spec as a document carrying ``x-base-revision`` (what ``apply`` checks).
+
+    Templates stored without a version (before templates had versions) are shown as ``@1``, what
+    they mean: applied back, the document keeps building version 1 whatever the default is now.
+    """
+    return {BASE_REVISION_KEY: stored.revision, **pin_template_versions(stored.spec)}
 
 
 def show_text(stored: StoredSpec) -> str:

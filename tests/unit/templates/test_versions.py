@@ -298,6 +298,30 @@ class TestStoredBeforeVersions:
             store.close()
 
 
+def test_show_prints_an_old_spec_with_its_version(tmp_path):
+    """``show`` / ``export`` / ``edit`` documents of a spec stored before versions name ``@1``."""
+    from airflow_provider_scheduler.cli.store_commands import with_base_revision
+    from airflow_provider_scheduler.store import open_store
+
+    uri = f"sqlite:///{tmp_path / 's.db'}"
+    registry = _registry(PROBE_V1)
+    store = open_store(uri, registry=registry, policy=POLICY)
+    try:
+        store.put_many([_spec("probe", {"size": "s"})], author="t")
+        _rewrite_rows(uri, bare=True)
+        stored = store.get("team.probe")
+        assert stored.spec["tasks"][0]["template"] == "probe"
+        document = with_base_revision(stored)
+        assert document["tasks"][0]["template"] == "probe@1"
+        registry.register(PROBE_V2)  # applied back after the default moved: still @1, unchanged
+        from airflow_provider_scheduler.store.apply import Action, plan_apply
+
+        document.pop("x-base-revision")
+        assert plan_apply(store, [document]).changes[0].action is Action.UNCHANGED
+    finally:
+        store.close()
+
+
 def _rewrite_rows(store_uri: str, *, bare: bool) -> None:
     """Make every stored spec look as it was stored before versions: templates without ``@``."""
     from sqlalchemy import create_engine, text
