@@ -15,6 +15,8 @@ import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_scheduler.spec.catalog import resolve_version, split_template_ref
+
 if TYPE_CHECKING:
     from airflow_provider_scheduler.spec.model import ScheduleSpec
     from airflow_provider_scheduler.spec.policy import GovernancePolicy
@@ -57,6 +59,8 @@ def deadline_alert(spec: ScheduleSpec, registry: TemplateRegistry, policy: Gover
         ) from None
     for i, item in enumerate(deadline.notify):
         reason = _refusal(item.template, spec.namespace, registry, policy)
+        if reason is None:  # the version the spec was validated against (retired: refused)
+            _, _, reason = resolve_version(registry, item.template, item.template_version, notifiers=True)
         if reason:
             raise ValueError(f"deadline.notify[{i}].template: {reason}")
     reference = (
@@ -121,14 +125,19 @@ async def deadline_missed(
     sent: list[str] = []
     failed: list[str] = []
     for i, item in enumerate(notify):
-        name = str(item.get("template"))
-        where = f"{dag_id}: deadline.notify[{i}] ({name})"
+        shown = str(item.get("template"))
+        where = f"{dag_id}: deadline.notify[{i}] ({shown})"
+        # NAME@VERSION as NotifierSpec.to_dict() writes it (no "@": written before versions, i.e. @1)
+        ref = split_template_ref(shown)
+        name, version = ref if ref is not None else (shown, None)
         reason = _refusal(name, namespace, registry, policy)
+        if reason is None:
+            _, version, reason = resolve_version(registry, name, version or 1, notifiers=True)
         if reason:
             log.warning("%s not sent: %s", where, reason)
             failed.append(where)
             continue
-        template = registry.get_notifier(name)
+        template = registry.get_notifier(name, version)
         assert template is not None
         try:
             notifier = template.build(item.get("with") or {}, event=DEADLINE_EVENT, spec=spec)

@@ -89,13 +89,21 @@ def pin_template_versions(data: Any) -> Any:
         events = {event: _pinned_list(items) for event, items in notify.items()}
         if any(events[e] is not notify[e] for e in events):
             new_notify = {**notify, **events}
-    if new_tasks is tasks and new_notify is notify:
+    deadline = data.get("deadline")
+    new_deadline: Any = deadline
+    if isinstance(deadline, Mapping):
+        pinned_notify = _pinned_list(deadline.get("notify"))
+        if pinned_notify is not deadline.get("notify"):
+            new_deadline = {**deadline, "notify": pinned_notify}
+    if new_tasks is tasks and new_notify is notify and new_deadline is deadline:
         return data
     out = dict(data)
     if "tasks" in data:
         out["tasks"] = new_tasks
     if "notify" in data:
         out["notify"] = new_notify
+    if "deadline" in data:
+        out["deadline"] = new_deadline
     return out
 
 

@@ -61,7 +61,7 @@ class TestDeadlineAlert:
         assert alert.callback.kwargs == {
             "dag_id": "qa.late",
             "namespace": "qa",
-            "notify": [{"template": "webhook", "with": {"conn_id": "chat", "endpoint": "/late"}}],
+            "notify": [{"template": "webhook@1", "with": {"conn_id": "chat", "endpoint": "/late"}}],
         }
         json.dumps(alert.callback.kwargs)  # stored with the serialized DAG: plain JSON
 
@@ -170,6 +170,25 @@ class TestDeadlineMissed:
             with pytest.raises(RuntimeError, match=r"no deadline notification was sent: qa.late: deadline"):
                 asyncio.run(deadline_missed(dag_id="qa.late", namespace="qa", notify=[WEBHOOK]))
         assert server.received == []
+
+    def test_a_pinned_version_is_sent_and_a_retired_one_is_not(self, configured):
+        """What ``NotifierSpec.to_dict()`` writes (``webhook@1``) is sent; a version retired since, not."""
+        from airflow_provider_scheduler.factory.deadlines import deadline_missed
+        from airflow_provider_scheduler.templates.registry import default_registry
+
+        pinned = {**WEBHOOK, "template": "webhook@1"}
+        with RecordingServer() as server:
+            configured.setenv("AIRFLOW_CONN_CHAT", json.dumps({"conn_type": "http", "host": server.url}))
+            result = asyncio.run(
+                deadline_missed(dag_id="qa.late", namespace="qa", notify=[pinned], context={})
+            )
+            assert result.endswith("notified webhook")
+            assert len(server.received) == 1
+            configured.setenv("AIRFLOW__SCHEDULE_SPECS__RETIRED_TEMPLATES", "webhook@1")
+            default_registry.cache_clear()
+            with pytest.raises(RuntimeError, match=r"no deadline notification was sent: .*\(webhook@1\)"):
+                asyncio.run(deadline_missed(dag_id="qa.late", namespace="qa", notify=[pinned], context={}))
+        assert len(server.received) == 1
 
     def test_one_failing_notification_does_not_stop_the_next(self, configured):
         from airflow_provider_scheduler.factory.deadlines import deadline_missed

@@ -58,7 +58,7 @@ class TestAccepted:
         assert spec.to_dict()["deadline"] == {
             "after": "PT2H",
             "from": "queued",
-            "notify": [{"template": "email", "with": {"to": ["ops@example.com"]}}],
+            "notify": [{"template": "email@1", "with": {"to": ["ops@example.com"]}}],
         }
         assert parse_spec(spec.to_dict(), registry=registry, policy=ANY_AIRFLOW) == spec
         assert ScheduleSpec.from_canonical(spec.to_dict()) == spec

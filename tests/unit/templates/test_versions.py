@@ -275,6 +275,10 @@ class TestStoredBeforeVersions:
         assert data["tasks"][0]["template"] == "probe"  # a copy, the input is left alone
         assert pin_template_versions(pinned) is pinned  # nothing to pin: the same object
         assert pin_template_versions({"tasks": "x"}) == {"tasks": "x"}
+        late = {"after": "PT1H", "from": "queued", "notify": [{"template": "email", "with": {}}]}
+        assert pin_template_versions({"tasks": [], "deadline": late})["deadline"]["notify"][0][
+            "template"
+        ] == ("email@1")
         assert pin_template_versions(None) is None
 
     def test_reapplying_an_old_spec_unchanged_writes_nothing(self, tmp_path):
