@@ -217,6 +217,7 @@ class TaskSpec:
             return for_each_param_name(self.for_each)
         return None
 
+    @property
     def template_ref(self) -> str:
         """``name@version``, as the canonical form and messages write it."""
         return f"{self.template}@{self.template_version}"
