@@ -115,11 +115,18 @@ def _pinned_list(items: Any) -> Any:
 
 
 def _pinned_item(item: Any) -> Any:
-    if isinstance(item, Mapping):
-        name = item.get("template")
-        if isinstance(name, str) and "@" not in name:
-            return {**item, "template": f"{name}@1"}
-    return item
+    if not isinstance(item, Mapping):
+        return item
+    out = item
+    name = item.get("template")
+    if isinstance(name, str) and "@" not in name:
+        out = {**item, "template": f"{name}@1"}
+    notify = item.get("notify")  # a task's own notifications
+    if isinstance(notify, Mapping):
+        events = {event: _pinned_list(items) for event, items in notify.items()}
+        if any(events[e] is not notify[e] for e in events):
+            out = {**out, "notify": {**notify, **events}}
+    return out
 
 
 def _template(value: Any) -> tuple[str, int]:

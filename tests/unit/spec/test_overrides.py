@@ -132,8 +132,8 @@ class TestAllFields:
             "retry_exponential_backoff": False,
             "max_retry_delay": "PT10M",
             "notify": {
-                "on_failure": [{"template": "webhook", "with": {"conn_id": "chat"}}],
-                "on_retry": [{"template": "email", "with": {"to": ["oncall@example.com"]}}],
+                "on_failure": [{"template": "webhook@1", "with": {"conn_id": "chat"}}],
+                "on_retry": [{"template": "email@1", "with": {"to": ["oncall@example.com"]}}],
             },
             "pool": "warehouse",
             "priority_weight": 10,
