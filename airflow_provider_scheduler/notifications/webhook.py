@@ -1,4 +1,5 @@
-"""``WebhookNotifier``: POST a JSON summary of a DAG run (or task retry) to an admin-approved connection."""
+"""``WebhookNotifier``: POST a JSON summary of a DAG run (or task retry), or a chat message, to an
+admin-approved connection."""
 
 from __future__ import annotations
 
@@ -41,8 +42,32 @@ def run_summary(context: Any, event: str) -> dict[str, Any]:
     }
 
 
+#: Body shapes: ``json`` = :func:`run_summary` (plus ``message``); ``slack`` = ``{"text": message}``.
+FORMATS = ("json", "slack")
+
+_EVENT_WORDS = {"on_failure": "failed", "on_success": "succeeded", "on_retry": "is retrying a task"}
+
+
+def slack_escape(text: str) -> str:
+    """Escape Slack's control characters, so a rendered value cannot mention people or add links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chat_text(context: Any, event: str) -> str:
+    """The default chat message: which DAG, what happened, which run."""
+    summary = run_summary(context, event)
+    text = f"{summary['dag_id'] or 'A DAG'} {_EVENT_WORDS.get(event, event)}"
+    if summary["task_id"]:
+        text += f" ({summary['task_id']}, try {summary['try_number']})"
+    return f"{text}. Run: {summary['run_id']}"
+
+
 class WebhookNotifier(BaseNotifier):
-    """POST ``run_summary`` as JSON to ``connection base URL + endpoint``.
+    """POST the run summary as JSON, or a chat message, to ``connection base URL + endpoint``.
+
+    ``payload_format="json"`` posts :func:`run_summary` (plus ``"message"`` when one is given);
+    ``"slack"`` posts ``{"text": message}`` (Slack and Mattermost incoming webhooks), with
+    :func:`slack_escape` applied and :func:`chat_text` as the default message.
 
     No request leaves the connection's host: a redirect to another host is refused and logged as a
     warning (nothing is sent there); one within the host is followed (307/308, at most 5). An error
@@ -52,16 +77,40 @@ class WebhookNotifier(BaseNotifier):
     :param endpoint: path relative to the connection's base URL.
     :param event: ``on_failure``, ``on_success`` or ``on_retry`` (included in the body).
     :param timeout: seconds to wait for the receiver.
+    :param message: message text (templated).
+    :param payload_format: ``json`` (default) or ``slack``, see :data:`FORMATS`.
     """
 
+    template_fields = ("message",)
+
     def __init__(
-        self, *, conn_id: str, endpoint: str = "", event: str = "on_failure", timeout: float = 30
+        self,
+        *,
+        conn_id: str,
+        endpoint: str = "",
+        event: str = "on_failure",
+        timeout: float = 30,
+        message: str | None = None,
+        payload_format: str = "json",
     ) -> None:
+        if payload_format not in FORMATS:
+            raise ValueError(f"payload_format must be one of {', '.join(FORMATS)}, not {payload_format!r}")
         super().__init__()
         self.conn_id = conn_id
         self.endpoint = endpoint
         self.event = event
         self.timeout = timeout
+        self.message = message
+        self.payload_format = payload_format
+
+    def body(self, context: Any) -> dict[str, Any]:
+        """What is posted (``message`` is rendered by then)."""
+        if self.payload_format == "slack":
+            return {"text": slack_escape(self.message or chat_text(context, self.event))}
+        body = run_summary(context, self.event)
+        if self.message is not None:
+            body["message"] = self.message
+        return body
 
     def notify(self, context: Any) -> None:
         # Local: requests takes about 60 ms to import (measured) and DAG files import this module.
@@ -69,7 +118,7 @@ class WebhookNotifier(BaseNotifier):
 
         conn = BaseHook.get_connection(self.conn_id)
         url = join_endpoint(connection_base_url(conn), self.endpoint)
-        body = run_summary(context, self.event)
+        body = self.body(context)
         args = connection_session_args(conn)
 
         def send(method: str, target: str) -> requests.Response:

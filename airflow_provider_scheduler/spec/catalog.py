@@ -154,6 +154,14 @@ class TemplateCatalog(Protocol):
     def allowed_names(self, namespace: str | None = None, *, notifiers: bool = False) -> Sequence[str]:
         """Names ``namespace`` may use (messages and the published JSON Schema)."""
 
+    def unavailable(self, name: str) -> str | None:
+        """For a template this deployment cannot offer (a provider or Airflow version it needs is
+        missing): the whole message, e.g. ``the task template 'spark_submit' needs the Apache Spark
+        provider: pip install 'airflow-provider-scheduler[spark]'``; else None.
+
+        Optional: the parser reports "unknown template" for catalogs without this method.
+        """
+
 
 class VersionedCatalog(TemplateCatalog, Protocol):
     """A catalog whose templates have versions (``TemplateRegistry`` is one).

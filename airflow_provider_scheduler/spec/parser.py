@@ -1003,6 +1003,8 @@ class _Parser:
         if name is None:
             return None
         template = self.catalog.get_notifier(name)
+        if template is None and self.unavailable_template(name, f"{path}.template"):
+            return None
         if template is None:
             names = self.catalog.notifier_names()
             self.add(
@@ -1043,6 +1045,14 @@ class _Parser:
             self.add(path, reason)
             return None, None
         return entry, resolved
+
+    def unavailable_template(self, name: str, path: str) -> bool:
+        """Report a template this deployment lacks with what to install (True when reported)."""
+        probe = getattr(self.catalog, "unavailable", None)  # optional in TemplateCatalog
+        reason = probe(name) if probe is not None else None
+        if reason:
+            self.add(path, reason)
+        return bool(reason)
 
     def template_refusal(self, name: str) -> str | None:
         reason = self.catalog.why_not_allowed(name, self.namespace)
@@ -1259,7 +1269,9 @@ class _Parser:
             name, version = self.template_ref(name, f"{path}.template")
         if name is not None and with_ok:
             template = self.catalog.get(name)
-            if template is None:
+            if template is None and self.unavailable_template(name, f"{path}.template"):
+                pass
+            elif template is None:
                 names = self.catalog.allowed_names(self.namespace)
                 self.add(
                     f"{path}.template",

@@ -2,9 +2,12 @@
 
 Task templates: ``empty``, ``trigger_dag`` (this Airflow), ``trigger_remote_dag`` and ``wait_for_dag_run``
 (another or this deployment through its REST API, using this provider's operator and sensor),
-``http_request`` (an admin-approved HTTP connection), and the opt-in ``bash`` and ``python``.
-Notification templates: ``email`` (Airflow's SMTP notifier) and ``webhook`` (POST to an approved
-connection). Operators are imported inside the builders, i.e. only when the factory builds a task.
+``http_request`` (an admin-approved HTTP connection), ``approval`` (Airflow 3.1+ human-in-the-loop),
+``spark_submit`` (with the Apache Spark provider), and the opt-in ``bash`` and ``python``.
+Notification templates: ``email`` (Airflow's SMTP notifier), ``webhook`` (POST to an approved
+connection, as JSON or in Slack's incoming-webhook shape) and ``slack`` (with the Slack provider).
+Operators are imported inside the builders, i.e. only when the factory builds a task. A template whose
+provider or Airflow version is missing is listed as an :class:`UnavailableTemplate` (what to install).
 """
 
 from __future__ import annotations
@@ -13,15 +16,24 @@ import fnmatch
 import functools
 import importlib
 import json
+import importlib.util
+import inspect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_scheduler.spec.catalog import split_template_ref
 from airflow_provider_scheduler.spec.durations import DURATION_PATTERN, parse_duration
 from airflow_provider_scheduler.spec.parser import TASK_ID, json_pattern
 from airflow_provider_scheduler.spec.policy import namespace_lists
-from airflow_provider_scheduler.templates.registry import NotificationTemplate, TaskTemplate, construct
+from airflow_provider_scheduler.templates.registry import (
+    NotificationTemplate,
+    TaskTemplate,
+    UnavailableTemplate,
+    construct,
+)
 from airflow_provider_scheduler.templates.shell import command_problems, env_command, env_problems
 
 DAG_RUN_STATES = ["queued", "running", "success", "failed"]
@@ -41,6 +53,21 @@ _DURATION = {
     "description": "ISO-8601 duration, e.g. PT30M.",
 }
 
+_USER_NAME = {"type": "string", "minLength": 1, "maxLength": 250, "pattern": r"^[^{}]+$"}
+_SPARK_MEMORY = {
+    "type": "string",
+    "pattern": r"^[1-9][0-9]{0,6}[kmgtKMGT]?$",
+    "description": "Memory, e.g. 2g or 512m.",
+}
+WEBHOOK_FORMATS = ("json", "slack")
+
+
+def _available(reason: str | None, template: Any) -> Any:
+    """``template``, or an :class:`UnavailableTemplate` saying what it needs when ``reason`` is set."""
+    if reason is None:
+        return template
+    return UnavailableTemplate(template.name, reason, kind=template.kind)
+
 
 def _states(description: str) -> dict[str, Any]:
     return {
@@ -56,6 +83,10 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+#: Comma-separated ``[schedule_specs]`` options of the Spark and Slack templates.
+_LIST_OPTIONS = ("spark_applications", "spark_connections", "slack_connections")
+
+
 @dataclass(frozen=True)
 class TemplateSettings:
     """Admin settings for the built-in templates (``[schedule_specs]`` options).
@@ -66,6 +97,10 @@ class TemplateSettings:
     :param http_connections: connection ids ``http_request`` may call.
     :param webhook_connections: connection ids the ``webhook`` notification may POST to.
     :param remote_connections: scheduler connection ids ``trigger_remote_dag`` / ``wait_for_dag_run`` may use.
+    :param spark_applications: glob patterns of the applications ``spark_submit`` may submit
+        (e.g. ``/opt/spark/jobs/*.py``, ``s3a://jobs/*.jar``); empty = none.
+    :param spark_connections: Spark connection ids ``spark_submit`` may use.
+    :param slack_connections: Slack incoming-webhook connection ids the ``slack`` notification may use.
     :param dag_targets: per-namespace glob patterns of the dag_ids ``trigger_dag``,
         ``trigger_remote_dag`` and ``wait_for_dag_run`` may name (``"*"`` key = other namespaces);
         None = any DAG. ``{namespace}`` in a pattern stands for the spec's namespace.
@@ -84,6 +119,9 @@ class TemplateSettings:
     dag_targets: Mapping[str, tuple[str, ...]] | None = None
     template_versions: Mapping[str, int] | None = None
     retired_templates: tuple[str, ...] = ()
+    spark_applications: tuple[str, ...] = ()
+    spark_connections: tuple[str, ...] = ()
+    slack_connections: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> TemplateSettings:
@@ -96,6 +134,7 @@ class TemplateSettings:
             "http_connections",
             "webhook_connections",
             "remote_connections",
+            *_LIST_OPTIONS,
         ):
             raw = (options.get(key) or "").strip()
             if raw:
@@ -125,6 +164,7 @@ class TemplateSettings:
             "remote_connections",
             "dag_targets",
             *VERSION_OPTIONS,
+            *_LIST_OPTIONS,
         )
         return cls.from_options({k: conf.get("schedule_specs", k, fallback="") or "" for k in keys})
 
@@ -177,6 +217,50 @@ def _import_first(name: str, *modules: str) -> Any:
             continue
     raise ImportError(
         f"{name} is not available in this Airflow installation (looked in {', '.join(modules)})"
+    )
+
+
+# --- what this deployment has -------------------------------------------------------------------------
+
+
+@functools.cache  # once per process: the registry is built once, and tests build many
+def _has_module(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it (its parent packages are imported)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package is missing
+        return False
+
+
+@functools.cache
+def _airflow_version() -> str:
+    from airflow import __version__  # already imported wherever templates are built
+
+    return str(__version__)
+
+
+def _needs_airflow(major: int, minor: int) -> str | None:
+    """``needs Airflow M.N or later; this deployment runs X`` when the running Airflow is older."""
+    running = _airflow_version()
+    found = re.match(r"(\d+)\.(\d+)", running)
+    if found is None or (int(found[1]), int(found[2])) >= (major, minor):
+        return None
+    return f"needs Airflow {major}.{minor} or later; this deployment runs {running}"
+
+
+def _needs_extra(module: str, provider: str, extra: str) -> str | None:
+    """``needs the <provider>: pip install 'airflow-provider-scheduler[<extra>]'`` when it is missing."""
+    if _has_module(module):
+        return None
+    return f"needs the {provider}: pip install 'airflow-provider-scheduler[{extra}]'"
+
+
+def _approval_unavailable() -> str | None:
+    return _needs_airflow(3, 1) or (
+        None
+        if _has_module("airflow.providers.standard.operators.hitl")
+        else "needs the standard provider's human-in-the-loop operators: "
+        "pip install -U apache-airflow-providers-standard"
     )
 
 
@@ -286,6 +370,20 @@ def _build_trigger_remote_dag(
     return make(SchedulerTriggerDagRunOperator, task_id=task_id, **args, **kwargs)
 
 
+def _logical_date_check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+    """A ``logical_date`` without Jinja is an ISO 8601 date-time with a timezone, as the sensor reads it."""
+    value = with_.get("logical_date")
+    if not isinstance(value, str) or "{" in value:
+        return []
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return [("logical_date", f"{value!r} is not an ISO 8601 date-time (e.g. 2026-01-01T06:00:00+00:00)")]
+    if parsed.tzinfo is None:
+        return [("logical_date", f"{value!r} needs a timezone, e.g. {parsed.isoformat()}+00:00")]
+    return []
+
+
 def _build_wait_for_dag_run(
     *, task_id: str, with_: dict[str, Any], make: Any = construct, **kwargs: Any
 ) -> Any:
@@ -306,6 +404,8 @@ def _build_wait_for_dag_run(
         "failed_states": tuple(with_.get("failed_states", ["failed"])),
         "poke_interval": with_.get("poke_interval", 30),
     }
+    if with_.get("logical_date") is not None:
+        args["logical_date"] = with_["logical_date"]
     if with_.get("timeout") is not None:
         args["timeout"] = _seconds(with_["timeout"])
     if with_.get("deferrable") is not None:
@@ -381,8 +481,149 @@ def _make_python_builder(allowed: tuple[str, ...]):
     return build
 
 
-def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemplate | NotificationTemplate]:
-    """The built-in templates, configured by ``settings`` (admin allow-lists)."""
+def _hitl_user(user: str | Mapping[str, str]) -> dict[str, str]:
+    """A spec's ``assigned_users`` item as Airflow's ``HITLUser`` (``{"id", "name"}``)."""
+    if isinstance(user, str):  # a user name; the auth manager's user id is the name (simple, Keycloak)
+        return {"id": user, "name": user}
+    return {"id": user["id"], "name": user.get("name") or user["id"]}
+
+
+def _build_approval(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+    """Airflow 3.1+'s ``ApprovalOperator``: the run waits in "Required Actions" for Approve or Reject.
+
+    The wait is bounded by ``timeout``, else by the task's ``execution_timeout`` (as Airflow itself
+    does, without its deprecation warning); a Reject skips the downstream tasks.
+    """
+    cls = _import_first("ApprovalOperator", "airflow.providers.standard.operators.hitl")
+    args: dict[str, Any] = {"subject": with_["subject"]}
+    if with_.get("body") is not None:
+        args["body"] = with_["body"]
+    if with_.get("assigned_users"):
+        args["assigned_users"] = [_hitl_user(u) for u in with_["assigned_users"]]
+    wait = kwargs.pop("execution_timeout", None)
+    if with_.get("timeout") is not None:
+        wait = parse_duration(with_["timeout"])
+    if wait is not None:
+        if "response_timeout" in inspect.signature(cls.__init__).parameters:
+            args["response_timeout"] = wait
+        else:  # an older standard provider: the wait is the task's execution_timeout
+            kwargs["execution_timeout"] = wait
+    return cls(task_id=task_id, **args, **kwargs)
+
+
+#: Spark configuration keys that load code or change what runs; ``application`` is what an admin
+#: approved, so these stay out of a spec's ``conf``.
+_SPARK_CODE_CONF = (
+    "spark.jars*",
+    "spark.files*",
+    "spark.archives*",
+    "spark.submit.*",
+    "spark.pyspark.*",
+    "spark.plugins*",
+    "spark.*.extraJavaOptions",
+    "spark.*.extraClassPath",
+    "spark.*.extraLibraryPath",
+    "spark.*.userClassPathFirst",
+    "spark.*.defaultJavaOptions",
+    "spark.yarn.dist.*",
+    "spark.kubernetes.*",
+    "spark.driver.resource.*",
+    "spark.executor.resource.*",
+    "spark.redaction.*",
+)
+
+
+def _spark_application_problem(application: str, patterns: tuple[str, ...]) -> str | None:
+    if not patterns:
+        return (
+            "no Spark application is approved on this deployment "
+            "(an admin sets [schedule_specs] spark_applications)"
+        )
+    if ".." in re.split(r"[/\\]", application):
+        return f"application {application!r} must not contain '..' segments"
+    if any(fnmatch.fnmatchcase(application, p) for p in patterns):
+        return None
+    return f"application {application!r} is not approved; approved: {', '.join(patterns)}"
+
+
+def _spark_check(settings: TemplateSettings):
+    applications = settings.spark_applications
+    connections = settings.spark_connections
+
+    def check(with_: Mapping[str, Any], namespace: str | None) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        application = with_.get("application")
+        if isinstance(application, str):
+            why = _spark_application_problem(application, applications)
+            if why:
+                problems.append(("application", why))
+        conn_id = with_.get("conn_id", "spark_default")
+        if not connections:
+            problems.append(
+                (
+                    "conn_id",
+                    "no Spark connection is approved on this deployment "
+                    "(an admin sets [schedule_specs] spark_connections)",
+                )
+            )
+        elif conn_id not in connections:
+            problems.append(
+                (
+                    "conn_id",
+                    f"Spark connection {conn_id!r} is not approved; approved: {', '.join(connections)}",
+                )
+            )
+        conf = with_.get("conf")
+        if isinstance(conf, Mapping):
+            for key in conf:
+                if any(fnmatch.fnmatchcase(str(key), p) for p in _SPARK_CODE_CONF):
+                    problems.append(
+                        (
+                            f"conf.{key}",
+                            "this Spark setting loads code or changes what runs; only the approved "
+                            "application runs (ask an admin to ship it in the application's spark-defaults)",
+                        )
+                    )
+        return problems
+
+    return check
+
+
+def _make_spark_builder(applications: tuple[str, ...]):
+    def build(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
+        application = with_["application"]
+        why = _spark_application_problem(application, applications)
+        if why:  # re-checked at build time: an admin may have narrowed the patterns since
+            raise ValueError(why)
+        cls = _import_first("SparkSubmitOperator", "airflow.providers.apache.spark.operators.spark_submit")
+        args: dict[str, Any] = {
+            "application": application,
+            "conn_id": with_.get("conn_id", "spark_default"),
+            "name": with_.get("name") or task_id,
+        }
+        for key in (
+            "conf",
+            "application_args",
+            "executor_memory",
+            "executor_cores",
+            "num_executors",
+            "driver_memory",
+        ):
+            if with_.get(key) is not None:
+                args[key] = with_[key]
+        return cls(task_id=task_id, **args, **kwargs)
+
+    return build
+
+
+def builtin_templates(
+    settings: TemplateSettings | None = None,
+) -> list[TaskTemplate | NotificationTemplate | UnavailableTemplate]:
+    """The built-in templates, configured by ``settings`` (admin allow-lists).
+
+    A template that needs a provider or Airflow version this deployment lacks comes as an
+    :class:`UnavailableTemplate` (the registry records what to install instead of registering it).
+    """
     settings = settings or TemplateSettings()
     remote_conn: dict[str, Any] = {
         "type": "string",
@@ -400,6 +641,19 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
     }
     if settings.webhook_connections:
         webhook_conn["enum"] = list(settings.webhook_connections)
+    spark_conn: dict[str, Any] = {
+        "type": "string",
+        "default": "spark_default",
+        "description": "Admin-approved Spark connection id.",
+    }
+    if settings.spark_connections:
+        spark_conn["enum"] = list(settings.spark_connections)
+    slack_conn: dict[str, Any] = {
+        "type": "string",
+        "description": "Admin-approved Slack incoming-webhook connection id.",
+    }
+    if settings.slack_connections:
+        slack_conn["enum"] = list(settings.slack_connections)
     callable_schema: dict[str, Any] = {
         "type": "string",
         "description": "Dotted path of an admin-approved function.",
@@ -473,7 +727,7 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
         TaskTemplate(
             "wait_for_dag_run",
             description="Wait (deferrable) until a DAG run on a deployment reaches a state "
-            "(the latest run unless run_id is given).",
+            "(the latest run unless run_id, run_of_task or logical_date is given).",
             with_schema=obj(
                 {
                     "dag_id": _DAG_ID,
@@ -482,6 +736,13 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                         "type": "string",
                         "pattern": _TASK_ID_PATTERN,
                         "description": "Wait for the run that this upstream trigger_remote_dag task started.",
+                    },
+                    "logical_date": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 250,
+                        "description": "Wait for the run of this logical date (templated, e.g. "
+                        "'{{ logical_date }}' or '{{ data_interval_start }}'; ISO 8601 with a timezone).",
                     },
                     "conn_id": remote_conn,
                     "deferrable": {
@@ -502,6 +763,9 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                     "conn_id", settings.remote_connections, "remote_connections", "scheduler connection"
                 ),
                 _one_of("run_id", "run_of_task"),
+                _one_of("run_id", "logical_date"),
+                _one_of("run_of_task", "logical_date"),
+                _logical_date_check,
                 _dag_target_check(settings.dag_targets),
             ),
             task_refs=("run_of_task",),
@@ -565,6 +829,125 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
                 "callable", settings.python_callables, "python_callables", "python callable"
             ),
         ),
+        _available(
+            _approval_unavailable(),
+            TaskTemplate(
+                "approval",
+                description="Wait for a person to approve or reject in Airflow's Required Actions "
+                "(Airflow 3.1+); a rejection skips the downstream tasks.",
+                with_schema=obj(
+                    {
+                        "subject": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1000,
+                            "description": "Headline of the request (templated).",
+                        },
+                        "body": {
+                            "type": "string",
+                            "maxLength": 20000,
+                            "description": "Details, Markdown (templated).",
+                        },
+                        "assigned_users": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 100,
+                            "items": {
+                                "anyOf": [
+                                    _USER_NAME,
+                                    {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "required": ["id"],
+                                        "properties": {"id": _USER_NAME, "name": _USER_NAME},
+                                    },
+                                ]
+                            },
+                            "description": "Who may respond: user names, or {id, name} where the auth "
+                            "manager's user id is not the name (FAB); default: anyone who may edit the DAG.",
+                        },
+                        "timeout": {
+                            **_DURATION,
+                            "description": "How long to wait for a response (ISO-8601 duration); "
+                            "then the task fails.",
+                        },
+                    },
+                    ["subject"],
+                ),
+                builder=_build_approval,
+            ),
+        ),
+        _available(
+            _needs_extra("airflow.providers.apache.spark", "Apache Spark provider", "spark"),
+            TaskTemplate(
+                "spark_submit",
+                description="Submit an admin-approved Spark application (spark-submit) through an "
+                "admin-approved Spark connection.",
+                with_schema=obj(
+                    {
+                        "application": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 2000,
+                            "pattern": r"^[^\s{}]+$",
+                            "description": "Path or URI of the application (.py, .jar); must match "
+                            "[schedule_specs] spark_applications.",
+                        },
+                        "conn_id": spark_conn,
+                        "name": {
+                            "type": "string",
+                            "pattern": r"^[^{}]{1,200}$",
+                            "description": "Spark application name (default: the task id).",
+                        },
+                        "conf": {
+                            "type": "object",
+                            "maxProperties": 100,
+                            "propertyNames": {"pattern": r"^spark\.[A-Za-z0-9_.\-]{1,200}$"},
+                            "additionalProperties": {"type": "string", "maxLength": 4000},
+                            "description": "Spark configuration, spark.* keys to strings (values templated).",
+                        },
+                        "application_args": {
+                            "type": "array",
+                            "maxItems": 200,
+                            "items": {"type": "string", "maxLength": 4000},
+                            "description": "Arguments passed to the application (templated).",
+                        },
+                        "executor_memory": _SPARK_MEMORY,
+                        "executor_cores": {"type": "integer", "minimum": 1, "maximum": 1024},
+                        "num_executors": {"type": "integer", "minimum": 1, "maximum": 100000},
+                        "driver_memory": _SPARK_MEMORY,
+                    },
+                    ["application"],
+                ),
+                builder=_make_spark_builder(settings.spark_applications),
+                check=_spark_check(settings),
+            ),
+        ),
+        _available(
+            _needs_extra("airflow.providers.slack", "Slack provider", "slack"),
+            NotificationTemplate(
+                "slack",
+                description="Post a message through an admin-approved Slack incoming-webhook "
+                "connection (the Slack provider's webhook notifier).",
+                with_schema=obj(
+                    {
+                        "conn_id": slack_conn,
+                        "message": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 4000,
+                            "description": "Message text (templated); default: the DAG, what happened "
+                            "and the run id.",
+                        },
+                    },
+                    ["conn_id"],
+                ),
+                builder=_build_slack,
+                check=_allow_list_check(
+                    "conn_id", settings.slack_connections, "slack_connections", "Slack connection"
+                ),
+            ),
+        ),
         NotificationTemplate(
             "email",
             description="Send an email through Airflow's SMTP connection ([email] email_conn_id).",
@@ -585,8 +968,28 @@ def builtin_templates(settings: TemplateSettings | None = None) -> list[TaskTemp
         ),
         NotificationTemplate(
             "webhook",
-            description="POST a JSON summary of the run to an admin-approved connection.",
-            with_schema=obj({"conn_id": webhook_conn, "endpoint": _RELATIVE_PATH}, ["conn_id"]),
+            description="POST a JSON summary of the run (format json) or a chat message "
+            '(format slack: {"text": message}) to an admin-approved connection.',
+            with_schema=obj(
+                {
+                    "conn_id": webhook_conn,
+                    "endpoint": _RELATIVE_PATH,
+                    "message": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 4000,
+                        "description": "Message text (templated): the 'message' of the JSON body, "
+                        "the 'text' of a slack one.",
+                    },
+                    "format": {
+                        "enum": list(WEBHOOK_FORMATS),
+                        "default": "json",
+                        "description": 'json: the run summary (plus message); slack: {"text": message} '
+                        "for Slack/Mattermost-style incoming webhooks.",
+                    },
+                },
+                ["conn_id"],
+            ),
             builder=_build_webhook,
             check=_allow_list_check(
                 "conn_id", settings.webhook_connections, "webhook_connections", "webhook connection"
@@ -620,4 +1023,18 @@ def _build_email(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
 def _build_webhook(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
     from airflow_provider_scheduler.notifications.webhook import WebhookNotifier
 
-    return WebhookNotifier(conn_id=with_["conn_id"], endpoint=with_.get("endpoint", ""), event=event)
+    return WebhookNotifier(
+        conn_id=with_["conn_id"],
+        endpoint=with_.get("endpoint", ""),
+        event=event,
+        message=with_.get("message"),
+        payload_format=with_.get("format", "json"),
+    )
+
+
+def _build_slack(*, with_: dict[str, Any], event: str, spec: Any = None) -> Any:
+    from airflow_provider_scheduler.notifications.slack import SpecSlackWebhookNotifier
+
+    name = spec.dag_id if spec is not None else "schedule"
+    text = with_.get("message") or f"Schedule {name} {_EVENT_WORDS.get(event, event)}. Run: {{{{ run_id }}}}"
+    return SpecSlackWebhookNotifier(slack_webhook_conn_id=with_["conn_id"], text=text)

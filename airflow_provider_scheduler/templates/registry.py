@@ -123,6 +123,32 @@ class NotificationTemplate(_Template):
         return self.builder(with_=thaw(with_), event=event, spec=spec)
 
 
+class UnavailableTemplate:
+    """A template this deployment cannot offer, and why (a missing provider, an older Airflow).
+
+    It is not registered: a spec naming it is refused with ``the <kind> '<name>' <reason>`` instead of
+    "unknown template", so the message says what to install. A registered template of the same name
+    (a platform team's own) takes precedence.
+
+    :param name: the template name specs would use.
+    :param reason: what it needs, e.g. ``needs the Apache Spark provider: pip install
+        'airflow-provider-scheduler[spark]'``.
+    :param kind: ``"task template"`` or ``"notification template"`` (for the message).
+    """
+
+    def __init__(self, name: str, reason: str, *, kind: str = "task template") -> None:
+        self.name = name
+        self.reason = reason
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"UnavailableTemplate({self.name!r}, {self.reason!r})"
+
+    @property
+    def message(self) -> str:
+        return f"the {self.kind} {self.name!r} {self.reason}"
+
+
 class TemplateRegistry:
     """Named task and notification templates, which of them are enabled, and who may use them.
 
@@ -147,7 +173,7 @@ class TemplateRegistry:
 
     def __init__(
         self,
-        templates: Iterable[_Template] = (),
+        templates: Iterable[_Template | UnavailableTemplate] = (),
         *,
         enabled: Collection[str] = (),
         disabled: Collection[str] = (),
@@ -157,6 +183,7 @@ class TemplateRegistry:
     ) -> None:
         self._tasks: dict[str, dict[int, TaskTemplate]] = {}
         self._notifiers: dict[str, dict[int, NotificationTemplate]] = {}
+        self._unavailable: dict[str, UnavailableTemplate] = {}
         self._enabled = set(enabled)
         self._disabled = set(disabled)
         self._namespace_allow = (
@@ -174,8 +201,14 @@ class TemplateRegistry:
             self.register(template)
 
     # registration
-    def register(self, template: _Template, *, replace: bool = False) -> None:
-        """Add a task or notification template version (ValueError if taken and not ``replace``)."""
+    def register(self, template: _Template | UnavailableTemplate, *, replace: bool = False) -> None:
+        """Add a task or notification template version (ValueError if taken and not ``replace``).
+
+        An :class:`UnavailableTemplate` is recorded for :meth:`unavailable`, not registered.
+        """
+        if isinstance(template, UnavailableTemplate):
+            self._unavailable[template.name] = template
+            return
         if not isinstance(template, (TaskTemplate, NotificationTemplate)):
             raise TypeError(f"expected a TaskTemplate or NotificationTemplate, got {type(template).__name__}")
         if not template.name or not template.name.replace("_", "a").isalnum():
@@ -291,6 +324,20 @@ class TemplateRegistry:
         """Names of all registered notification templates, sorted."""
         return sorted(self._notifiers)
 
+    def unavailable(self, name: str) -> str | None:
+        """Why the template ``name`` is missing on this deployment (what to install), or None.
+
+        None when a template of that name is registered, or when nothing is known about the name.
+        """
+        entry = self._unavailable.get(name)
+        if entry is None or name in self._tasks or name in self._notifiers:
+            return None
+        return entry.message
+
+    def unavailable_names(self) -> list[str]:
+        """Names of the templates this deployment cannot offer (see :meth:`unavailable`), sorted."""
+        return sorted(n for n in self._unavailable if self.unavailable(n) is not None)
+
     def templates(self) -> list[TaskTemplate]:
         """Each task template at its default version (see :meth:`all_versions` for every version)."""
         return [t for t in (self.get(n) for n in self.names()) if t is not None]
@@ -322,7 +369,7 @@ class TemplateRegistry:
         """None when allowed, else the reason in plain words (for error messages)."""
         template = self._any(name)
         if template is None:
-            return f"no template named {name!r} is registered"
+            return self.unavailable(name) or f"no template named {name!r} is registered"
         if not self.is_enabled(name):
             return (
                 f"the {template.kind} {name!r} is disabled on this deployment "
