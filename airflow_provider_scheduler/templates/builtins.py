@@ -53,7 +53,7 @@ _DURATION = {
     "description": "ISO-8601 duration, e.g. PT30M.",
 }
 
-_USER_NAME = {"type": "string", "minLength": 1, "maxLength": 250, "pattern": r"^[^{}]+$"}
+_USER_NAME = {"type": "string", "minLength": 1, "maxLength": 250, "pattern": r"^[^{}\s]+$"}
 _SPARK_MEMORY = {
     "type": "string",
     "pattern": r"^[1-9][0-9]{0,6}[kmgtKMGT]?$",
@@ -481,11 +481,22 @@ def _make_python_builder(allowed: tuple[str, ...]):
     return build
 
 
-def _hitl_user(user: str | Mapping[str, str]) -> dict[str, str]:
-    """A spec's ``assigned_users`` item as Airflow's ``HITLUser`` (``{"id", "name"}``)."""
-    if isinstance(user, str):  # a user name; the auth manager's user id is the name (simple, Keycloak)
-        return {"id": user, "name": user}
-    return {"id": user["id"], "name": user.get("name") or user["id"]}
+def _hitl_user(user: str) -> dict[str, str]:
+    """A spec's ``assigned_users`` item as Airflow's ``HITLUser``: Airflow checks the responder's id.
+
+    The simple auth manager's user id is the user name; FAB's is the numeric id, which a spec gives.
+    """
+    return {"id": user, "name": user}
+
+
+@functools.cache
+def _takes(cls: type, argument: str) -> bool:
+    """Whether ``cls`` or a base class names ``argument`` in its ``__init__`` (not only ``**kwargs``)."""
+    return any(
+        argument in inspect.signature(base.__init__).parameters  # type: ignore[misc]
+        for base in cls.__mro__
+        if "__init__" in vars(base)
+    )
 
 
 def _build_approval(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> Any:
@@ -504,7 +515,7 @@ def _build_approval(*, task_id: str, with_: dict[str, Any], **kwargs: Any) -> An
     if with_.get("timeout") is not None:
         wait = parse_duration(with_["timeout"])
     if wait is not None:
-        if "response_timeout" in inspect.signature(cls.__init__).parameters:
+        if _takes(cls, "response_timeout"):
             args["response_timeout"] = wait
         else:  # an older standard provider: the wait is the task's execution_timeout
             kwargs["execution_timeout"] = wait
@@ -531,6 +542,10 @@ _SPARK_CODE_CONF = (
     "spark.executor.resource.*",
     "spark.redaction.*",
 )
+
+
+_SPARK_CONF_KEY = re.compile(r"spark\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
+_MAX_SPARK_CONF = 100
 
 
 def _spark_application_problem(application: str, patterns: tuple[str, ...]) -> str | None:
@@ -575,8 +590,12 @@ def _spark_check(settings: TemplateSettings):
             )
         conf = with_.get("conf")
         if isinstance(conf, Mapping):
+            if len(conf) > _MAX_SPARK_CONF:
+                problems.append(("conf", f"at most {_MAX_SPARK_CONF} settings, not {len(conf)}"))
             for key in conf:
-                if any(fnmatch.fnmatchcase(str(key), p) for p in _SPARK_CODE_CONF):
+                if not _SPARK_CONF_KEY.fullmatch(str(key)):
+                    problems.append((f"conf.{key}", "must be a Spark setting name (spark.something)"))
+                elif any(fnmatch.fnmatchcase(str(key), p) for p in _SPARK_CODE_CONF):
                     problems.append(
                         (
                             f"conf.{key}",
@@ -853,18 +872,12 @@ def builtin_templates(
                             "minItems": 1,
                             "maxItems": 100,
                             "items": {
-                                "anyOf": [
-                                    _USER_NAME,
-                                    {
-                                        "type": "object",
-                                        "additionalProperties": False,
-                                        "required": ["id"],
-                                        "properties": {"id": _USER_NAME, "name": _USER_NAME},
-                                    },
-                                ]
+                                **_USER_NAME,
+                                "description": "A user name (the auth manager's user id).",
                             },
-                            "description": "Who may respond: user names, or {id, name} where the auth "
-                            "manager's user id is not the name (FAB); default: anyone who may edit the DAG.",
+                            "uniqueItems": True,
+                            "description": "Who may respond (user names; with FAB's auth manager the "
+                            "numeric user id); default: anyone who may edit the DAG's runs.",
                         },
                         "timeout": {
                             **_DURATION,
@@ -901,8 +914,6 @@ def builtin_templates(
                         },
                         "conf": {
                             "type": "object",
-                            "maxProperties": 100,
-                            "propertyNames": {"pattern": r"^spark\.[A-Za-z0-9_.\-]{1,200}$"},
                             "additionalProperties": {"type": "string", "maxLength": 4000},
                             "description": "Spark configuration, spark.* keys to strings (values templated).",
                         },

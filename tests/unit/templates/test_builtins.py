@@ -335,3 +335,85 @@ class TestAllowLists:
                 policy=GovernancePolicy(),
             )
         assert "this_module_does_not_exist" not in sys.modules
+
+
+class TestWaitForLogicalDate:
+    """``wait_for_dag_run.logical_date``: wait for another DAG's run of the same interval."""
+
+    def wait(self, **with_: Any) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "namespace": "qa",
+            "name": "b",
+            "tasks": [{"id": "wait", "template": "wait_for_dag_run", "with": {"dag_id": "report", **with_}}],
+        }
+
+    def test_passed_to_the_sensor_and_rendered_from_the_run(self, registry):
+        import pendulum
+
+        op = build(registry, "wait_for_dag_run", {"dag_id": "report", "logical_date": "{{ logical_date }}"})
+        assert op.logical_date == "{{ logical_date }}"
+        assert op.run_id is None
+        assert "logical_date" in op.template_fields
+        when = pendulum.datetime(2026, 3, 2, 6, tz="Europe/Berlin")
+        op.render_template_fields({"logical_date": when, "data_interval_start": when})
+        from airflow_provider_scheduler.sensors.dag_run import _parse_logical_date
+
+        assert _parse_logical_date(op.logical_date) == when
+
+    def test_a_fixed_date_time(self, registry):
+        op = build(registry, "wait_for_dag_run", {"dag_id": "report", "logical_date": "2026-01-01T06:00:00Z"})
+        assert op.logical_date == "2026-01-01T06:00:00Z"
+
+    @pytest.mark.parametrize(
+        ("with_", "problem"),
+        [
+            (
+                {"logical_date": "2026-01-01"},
+                (
+                    "tasks[0].with.logical_date",
+                    "'2026-01-01' needs a timezone, e.g. 2026-01-01T00:00:00+00:00",
+                ),
+            ),
+            (
+                {"logical_date": "yesterday"},
+                (
+                    "tasks[0].with.logical_date",
+                    "'yesterday' is not an ISO 8601 date-time (e.g. 2026-01-01T06:00:00+00:00)",
+                ),
+            ),
+            (
+                {"logical_date": "{{ logical_date }}", "run_id": "manual__1"},
+                ("tasks[0].with.logical_date", "give run_id or logical_date, not both"),
+            ),
+            (
+                {"logical_date": "{{ conn.x.password }}"},
+                (
+                    "tasks[0].with.logical_date",
+                    "'conn' is not available in spec templates (it could expose secrets or internals); "
+                    "allowed: params.*, ds, ds_nodash, logical_date, data_interval_start, data_interval_end, "
+                    "run_id, dag_run.conf",
+                ),
+            ),
+        ],
+    )
+    def test_refusals(self, registry, with_, problem):
+        from airflow_provider_scheduler.spec import SpecError
+
+        with pytest.raises(SpecError) as info:
+            parse_spec(self.wait(**with_), registry=registry, policy=GovernancePolicy())
+        assert [(p.path, p.message) for p in info.value.problems] == [problem]
+
+    def test_not_with_run_of_task(self, registry):
+        from airflow_provider_scheduler.spec import SpecError
+
+        data = self.wait(run_of_task="trigger-it", logical_date="{{ logical_date }}")
+        data["tasks"].insert(
+            0, {"id": "trigger-it", "template": "trigger_remote_dag", "with": {"dag_id": "r"}}
+        )
+        data["tasks"][1]["depends_on"] = ["trigger-it"]
+        with pytest.raises(SpecError) as info:
+            parse_spec(data, registry=registry, policy=GovernancePolicy())
+        assert [(p.path, p.message) for p in info.value.problems] == [
+            ("tasks[1].with.logical_date", "give run_of_task or logical_date, not both")
+        ]

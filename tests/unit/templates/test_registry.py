@@ -49,26 +49,49 @@ def spec_with(template: str, with_: dict[str, Any], namespace: str = "analytics"
     }
 
 
+def _optional_present() -> dict[str, bool]:
+    """Which optional built-ins this environment can offer, judged independently of builtins.py."""
+    import importlib.util
+
+    import airflow
+
+    def has(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ImportError:
+            return False
+
+    major, minor = (int(p) for p in airflow.__version__.split(".")[:2])
+    return {
+        "approval": (major, minor) >= (3, 1) and has("airflow.providers.standard.operators.hitl"),
+        "spark_submit": has("airflow.providers.apache.spark"),
+        "slack": has("airflow.providers.slack"),
+    }
+
+
 class TestRegistry:
     def test_builtins(self):
         registry = TemplateRegistry(builtin_templates())
-        assert registry.names() == [
-            "bash",
-            "empty",
-            "http_request",
-            "python",
-            "trigger_dag",
-            "trigger_remote_dag",
-            "wait_for_dag_run",
-        ]
-        assert registry.notifier_names() == ["email", "webhook"]
-        assert registry.allowed_names() == [
-            "empty",
-            "http_request",
-            "trigger_dag",
-            "trigger_remote_dag",
-            "wait_for_dag_run",
-        ]
+        # approval, spark_submit and slack are registered where their Airflow / provider is installed
+        optional = {name for name, present in _optional_present().items() if present}
+        assert registry.names() == sorted(
+            {
+                "bash",
+                "empty",
+                "http_request",
+                "python",
+                "trigger_dag",
+                "trigger_remote_dag",
+                "wait_for_dag_run",
+            }
+            | (optional & {"approval", "spark_submit"})
+        )
+        assert registry.notifier_names() == sorted({"email", "webhook"} | (optional & {"slack"}))
+        assert registry.unavailable_names() == sorted(set(_optional_present()) - optional)
+        assert registry.allowed_names() == sorted(
+            {"empty", "http_request", "trigger_dag", "trigger_remote_dag", "wait_for_dag_run"}
+            | (optional & {"approval", "spark_submit"})
+        )
 
     def test_register_custom_and_build(self):
         registry = TemplateRegistry([CUSTOM])
