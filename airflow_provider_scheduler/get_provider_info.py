@@ -271,6 +271,36 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "scheduler_default,scheduler_prod",
                         "default": "scheduler_default",
                     },
+                    "spark_applications": {
+                        "description": (
+                            "Comma-separated glob patterns of the applications (paths or URIs) the "
+                            "spark_submit template may submit; '..' segments are refused. Empty: none."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/spark/jobs/*.py,s3a://spark-jobs/*.jar",
+                        "default": "",
+                    },
+                    "spark_connections": {
+                        "description": (
+                            "Comma-separated Spark connection ids the spark_submit template may use "
+                            "(its default conn_id is spark_default)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "spark_default",
+                        "default": "",
+                    },
+                    "slack_connections": {
+                        "description": (
+                            "Comma-separated Slack incoming-webhook connection ids the slack notification "
+                            "may post to."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "slack_team",
+                        "default": "",
+                    },
                     "dag_targets": {
                         "description": (
                             "Which DAGs the trigger_dag, trigger_remote_dag and wait_for_dag_run templates "
