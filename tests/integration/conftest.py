@@ -45,8 +45,9 @@ EXAMPLE_ADMIN_SETTINGS = {
     "AIRFLOW__SCHEDULE_SPECS__PYTHON_CALLABLES": (
         "qa_checks.create_environment,qa_checks.run_check,qa_checks.destroy_environment"
     ),
-    # the deadline test points this connection at a recording HTTP server (test_deadline_e2e.py)
-    "AIRFLOW__SCHEDULE_SPECS__WEBHOOK_CONNECTIONS": "it_deadline_hook",
+    # the deadline test points it_deadline_hook at a recording HTTP server (test_deadline_e2e.py), the
+    # approval test it_chat (operators/test_approval_e2e.py)
+    "AIRFLOW__SCHEDULE_SPECS__WEBHOOK_CONNECTIONS": "it_deadline_hook,it_chat",
     # additive: specs may name Airflow's default_pool (tests/integration/factory/test_overrides_e2e.py)
     "AIRFLOW__SCHEDULE_SPECS__POOLS": '{"*": ["default_pool"]}',
 }
