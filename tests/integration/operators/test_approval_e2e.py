@@ -54,6 +54,19 @@ def _hitl_path(dag_id: str, run_id: str, task_id: str) -> str:
     return f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
 
 
+def _task_log(airflow: AirflowServer, dag_id: str, run_id: str, task_id: str) -> str:
+    """The task's log of every try (for the failure message)."""
+    out = []
+    for try_number in (1, 2):
+        resp = airflow.api(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            headers={"Accept": "text/plain"},
+        )
+        out.append(f"--- try {try_number}: HTTP {resp.status_code}\n{resp.text[-6000:]}")
+    return "\n".join(out)
+
+
 def _waiting_for_a_person(airflow: AirflowServer, dag_id: str, run_id: str) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         states = airflow.task_states(dag_id, run_id)
@@ -140,7 +153,10 @@ def test_approval_waits_until_approved_and_reject_skips_downstream(airflow, tmp_
         )
         assert resp.status_code == 200, resp.text
         airflow.wait_for_run(dag_id, rejected, timeout=180)
-        assert airflow.task_states(dag_id, rejected) == {"sign-off": "success", "publish": "skipped"}
+        states = airflow.task_states(dag_id, rejected)
+        assert states == {"sign-off": "success", "publish": "skipped"}, _task_log(
+            airflow, dag_id, rejected, "sign-off"
+        )
 
         # The success callbacks (run in the dag processor) posted the chat message of each run.
         posted = _wait(
