@@ -142,7 +142,7 @@ def test_approval_waits_until_approved_and_reject_skips_downstream(airflow, tmp_
         )
         assert resp.status_code == 200, resp.text
         run = airflow.wait_for_run(dag_id, approved, timeout=180)
-        assert run["state"] == "success", airflow.task_states(dag_id, approved)
+        assert run["state"] == "success", _task_log(airflow, dag_id, approved, "sign-off")
         assert airflow.task_states(dag_id, approved) == {"sign-off": "success", "publish": "success"}
 
         # Reject: publish is skipped (the run itself succeeds: a person answered).
