@@ -15,9 +15,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
-import json
 import importlib.util
 import inspect
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -522,7 +522,9 @@ def default_registry() -> TemplateRegistry:
     return registry_from_settings(settings, builtin_templates(settings))
 
 
-def registry_from_settings(settings: Any, builtins: Iterable[_Template]) -> TemplateRegistry:
+def registry_from_settings(
+    settings: Any, builtins: Iterable[_Template | UnavailableTemplate]
+) -> TemplateRegistry:
     """A registry of ``builtins``, the entry points' and the registered templates, with ``settings``
     (a ``TemplateSettings``) applied: enablement, default versions (the option wins over
     :func:`set_default_version`) and retired versions."""
