@@ -371,9 +371,12 @@ class TestTaskNotify:
         assert problems(valid, registry) == [
             (
                 "tasks[0].notify.on_retry[0].template",
-                "unknown notification template 'emial' (did you mean 'email'?); available: email, webhook",
+                "unknown notification template 'emial' (did you mean 'email'?); available: "
+                # slack is there where the Slack provider is installed (the 3.3 test venv)
+                + ", ".join(registry.allowed_names("analytics", notifiers=True)),
             )
         ]
+        assert {"email", "webhook"} <= set(registry.allowed_names("analytics", notifiers=True))
 
     def test_allow_lists_apply(self, valid, registry):
         valid["notify"] = {}
